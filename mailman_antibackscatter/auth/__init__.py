@@ -1,0 +1,1 @@
+"""Mailman-free sender authentication core: SPF, DKIM, ARC and alignment."""

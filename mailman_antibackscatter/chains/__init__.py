@@ -1,0 +1,1 @@
+"""chains of the anti-backscatter plugin."""

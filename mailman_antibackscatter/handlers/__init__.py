@@ -1,0 +1,1 @@
+"""handlers of the anti-backscatter plugin."""

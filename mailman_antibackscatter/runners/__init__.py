@@ -1,0 +1,1 @@
+"""runners of the anti-backscatter plugin."""

@@ -1,0 +1,1 @@
+"""testing of the anti-backscatter plugin."""
