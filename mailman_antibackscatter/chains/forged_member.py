@@ -1,0 +1,42 @@
+"""Where a post whose From is a member but whose verdict is fail goes."""
+
+import logging
+
+from mailman.chains.base import TerminalChainBase
+from mailman.config import config
+from mailman.core.i18n import _
+from mailman_antibackscatter import decisions
+from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.trigger import current
+from public import public
+
+log = logging.getLogger('mailman.antibackscatter')
+
+
+@public
+class ForgedMemberChain(TerminalChainBase):
+    """Hold quietly (default), or discard, a post forging a member's From."""
+
+    name = 'antibackscatter-forged-member'
+    description = _('Set aside a post that forges a member address.')
+
+    def _process(self, mlist, msg, msgdata):
+        action = get_settings().forged_member
+        trigger = current()
+        verdict = trigger.verdict if trigger is not None else None
+        if verdict is None or verdict.status is Status.TEMPERROR:
+            action = 'hold'             # never drop mail because DNS failed
+        decisions.record(
+            'forged-member-' + ('discarded' if action == 'discard'
+                                else 'held'),
+            list_id=mlist.list_id, message_id=msg.get('message-id', ''),
+            verdict=verdict, action=action)
+        msgdata.setdefault('moderation_reasons', []).append(
+            'The From address is a member, but sender authentication '
+            '{}'.format('could not be completed (DNS trouble)'
+                        if verdict is not None
+                        and verdict.status is Status.TEMPERROR
+                        else 'failed: the message is forged'))
+        target = 'discard' if action == 'discard' else 'hold'
+        config.chains[target]._process(mlist, msg, msgdata)

@@ -1,0 +1,35 @@
+"""Forged mail to -owner is not forwarded to the owners."""
+
+from mailman.chains.owner import BuiltInOwnerChain
+from mailman.config import config
+from mailman_antibackscatter import decisions
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.trigger import current, from_internal_client
+
+# Keeps Mailman's chain name 'default-owner-chain'; installed by patches.py.
+__all__ = []
+
+
+class AuthenticatedOwnerChain(BuiltInOwnerChain):
+    """Forward to the owners unless the message is proven forged."""
+
+    def _process(self, mlist, msg, msgdata):
+        settings = get_settings()
+        trigger = current()
+        if (trigger is None or not settings.enabled or not trigger.forged
+                or settings.owner_forged == 'forward'
+                or from_internal_client(trigger.verdict,
+                                        settings.engine.internal_networks)):
+            return super()._process(mlist, msg, msgdata)
+        action = settings.owner_forged
+        decisions.record(
+            'owner-forged-' + ('held' if action == 'hold' else 'discarded'),
+            list_id=mlist.list_id, message_id=msg.get('message-id', ''),
+            verdict=trigger.verdict, action=action)
+        if action == 'hold':
+            msgdata.setdefault('moderation_reasons', []).append(
+                'Forged mail to the list owners (sender authentication '
+                'failed)')
+            config.chains['hold']._process(mlist, msg, msgdata)
+        else:
+            config.chains['discard']._process(mlist, msg, msgdata)

@@ -1,0 +1,45 @@
+"""Rejections of unproven senders become quiet discards or holds."""
+
+from mailman.chains.reject import RejectChain
+from mailman.config import config
+from mailman_antibackscatter import decisions
+from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.trigger import current
+
+# Keeps Mailman's chain name 'reject'; installed by patches.py.
+__all__ = []
+
+
+class AuthenticatedRejectChain(RejectChain):
+    """Bounce only to a proven sender; otherwise discard or hold quietly.
+
+    Every jump to 'reject' (moderation actions, reject_these_nonmembers,
+    header matches, DMARC mitigation) lands here.  A temporary DNS error
+    always holds: the plugin never drops mail because DNS was down.
+    """
+
+    def _process(self, mlist, msg, msgdata):
+        settings = get_settings()
+        trigger = current()
+        if trigger is None or not settings.enabled or settings.answer == 'all':
+            return super()._process(mlist, msg, msgdata)
+        status = trigger.status_for(msg.sender)
+        if status is Status.PASS:
+            return super()._process(mlist, msg, msgdata)
+        if settings.answer == 'not-forged' and status is Status.NONE:
+            return super()._process(mlist, msg, msgdata)
+        hold = (status is Status.TEMPERROR or trigger.verdict is None
+                or settings.reject_unproven == 'hold')
+        decisions.record(
+            'reject-unproven-' + ('held' if hold else 'discarded'),
+            list_id=mlist.list_id, message_id=msg.get('message-id', ''),
+            verdict=trigger.verdict, action='hold' if hold else 'discard',
+            detail='instead of a reject bounce to {}'.format(msg.sender))
+        if hold:
+            msgdata.setdefault('moderation_reasons', []).append(
+                'Would have been rejected; the sender is not proven, so the '
+                'plugin held it instead of bouncing')
+            config.chains['hold']._process(mlist, msg, msgdata)
+        else:
+            config.chains['discard']._process(mlist, msg, msgdata)

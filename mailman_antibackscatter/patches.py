@@ -1,0 +1,201 @@
+"""Every change the plugin makes to Mailman's own behaviour, in one place.
+
+`install()` runs from the plugin's post_hook in every Mailman process.  It
+wraps three Mailman functions and replaces five built-in components by
+subclasses.  Each target is checked first (it must exist and have the
+signature it has in Mailman 3.3.10): if a Mailman upgrade moved or changed
+one, start-up logs an error naming it and `tests/component/test_patches.py`
+fails, instead of the protection silently going away.
+"""
+
+import importlib
+import inspect
+import logging
+
+from dataclasses import dataclass
+
+from mailman_antibackscatter.guard import guarded_send
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.trigger import (
+    MSGDATA_KEY, Trigger, answering, verdict_of)
+
+log = logging.getLogger('mailman.antibackscatter')
+MARK = '_antibackscatter_original'
+
+
+class PatchTargetError(RuntimeError):
+    """A Mailman function the plugin wraps is missing or has changed."""
+
+
+@dataclass(frozen=True)
+class Target:
+    module: str
+    owner: str          # class name, or '' for a module-level function
+    name: str
+    parameters: tuple   # expected parameter names, in order
+
+    def __str__(self):
+        return '.'.join(p for p in (self.module, self.owner, self.name) if p)
+
+    def container(self):
+        module = importlib.import_module(self.module)
+        return getattr(module, self.owner) if self.owner else module
+
+    def current(self):
+        try:
+            return getattr(self.container(), self.name)
+        except (ImportError, AttributeError) as error:
+            raise PatchTargetError('{} not found: {}'.format(self, error))
+
+    def check(self):
+        function = self.current()
+        original = getattr(function, MARK, function)
+        found = tuple(inspect.signature(original).parameters)
+        if found != self.parameters:
+            raise PatchTargetError('{} has parameters {}, expected {}'.format(
+                self, found, self.parameters))
+        return original
+
+
+RUNNER = Target('mailman.core.runner', 'Runner', '_process_one_file',
+                ('self', 'msg', 'msgdata'))
+SEND = Target('mailman.email.message', 'UserNotification', 'send',
+              ('self', 'mlist', 'add_precedence', '_kws'))
+HANDLE_MESSAGE = ('mlist', 'id', 'action', 'comment', 'forward')
+# handle_message is imported by name in two modules; each binding is wrapped.
+MODERATOR = (
+    Target('mailman.app.moderator', '', 'handle_message', HANDLE_MESSAGE),
+    Target('mailman.rest.post_moderation', '', 'handle_message',
+           HANDLE_MESSAGE),
+    Target('mailman.commands.eml_confirm', '', 'handle_message',
+           HANDLE_MESSAGE),
+    )
+TARGETS = (RUNNER, SEND) + MODERATOR
+
+
+def _process_one_file_wrapper(original):
+    def _process_one_file(self, msg, msgdata):
+        settings = get_settings()
+        if not settings.enabled or self.name not in settings.answering_runners:
+            return original(self, msg, msgdata)
+        verdict = verdict_of(msg, msgdata, settings.engine.authserv_id)
+        trigger = Trigger(
+            list_id=msgdata.get('listid', ''),
+            message_id=str(msg.get('message-id', '')),
+            verdict=verdict, where='runner:' + self.name)
+        with answering(trigger):
+            return original(self, msg, msgdata)
+    return _process_one_file
+
+
+def _handle_message_wrapper(original):
+    def handle_message(mlist, id, action, comment=None, forward=None):
+        with answering(_held_trigger(mlist, id)):
+            return original(mlist, id, action, comment, forward)
+    return handle_message
+
+
+def _held_trigger(mlist, request_id):
+    """The trigger for a moderator's decision on held post *request_id*."""
+    from mailman.interfaces.messages import IMessageStore
+    from mailman.interfaces.requests import IListRequests
+    from zope.component import getUtility
+    settings = get_settings()
+    verdict, message_id = None, ''
+    try:
+        request = IListRequests(mlist).get_request(request_id)
+        if request is not None:
+            msgdata = dict(request[1] or {})
+            message_id = msgdata.get('_mod_message_id', '')
+            if MSGDATA_KEY not in msgdata and message_id:
+                # Held before the plugin stored verdicts in msgdata: read the
+                # door's header from the stored message.
+                held = getUtility(IMessageStore).get_message_by_id(message_id)
+                if held is not None:
+                    verdict = verdict_of(held, None,
+                                         settings.engine.authserv_id)
+            else:
+                verdict = verdict_of(None, msgdata,
+                                     settings.engine.authserv_id)
+    except Exception:
+        log.exception('could not read the verdict of held request %s on %s',
+                      request_id, mlist.list_id)
+    return Trigger(list_id=mlist.list_id, message_id=message_id,
+                   verdict=verdict, where='moderator')
+
+
+def _wrap(target, make_wrapper):
+    original = target.check()
+    if getattr(target.current(), MARK, None) is not None:
+        return False                        # already installed
+    wrapper = make_wrapper(original)
+    setattr(wrapper, MARK, original)
+    wrapper.__name__ = original.__name__
+    wrapper.__qualname__ = original.__qualname__
+    setattr(target.container(), target.name, wrapper)
+    return True
+
+
+def install_wrappers():
+    """Wrap the Mailman functions; returns the names wrapped."""
+    done = []
+    if _wrap(RUNNER, _process_one_file_wrapper):
+        done.append(str(RUNNER))
+    if _wrap(SEND, guarded_send):
+        done.append(str(SEND))
+    for target in MODERATOR:
+        if _wrap(target, _handle_message_wrapper):
+            done.append(str(target))
+    return done
+
+
+def uninstall_wrappers():
+    """Undo install_wrappers (used by tests)."""
+    for target in TARGETS:
+        current = target.current()
+        original = getattr(current, MARK, None)
+        if original is not None:
+            setattr(target.container(), target.name, original)
+
+
+def install_components(config):
+    """Replace built-in chains and rules by the plugin's subclasses."""
+    from mailman_antibackscatter.chains.owner import AuthenticatedOwnerChain
+    from mailman_antibackscatter.chains.posting import (
+        AuthenticatedPostingChain)
+    from mailman_antibackscatter.chains.reject import AuthenticatedRejectChain
+    from mailman_antibackscatter.rules.moderation import (
+        AuthenticatedMemberModeration, AuthenticatedNonmemberModeration)
+    settings = get_settings()
+    replacements = [
+        (config.chains, AuthenticatedPostingChain),
+        (config.chains, AuthenticatedOwnerChain),
+        (config.chains, AuthenticatedRejectChain),
+        ]
+    if settings.authenticated_membership:
+        replacements += [
+            (config.rules, AuthenticatedMemberModeration),
+            (config.rules, AuthenticatedNonmemberModeration),
+            ]
+    done = []
+    for registry, component_class in replacements:
+        name = component_class.name
+        if name not in registry:
+            raise PatchTargetError('built-in component {!r} missing'.format(
+                name))
+        if not isinstance(registry[name], component_class):
+            registry[name] = component_class()
+            done.append(name)
+    return done
+
+
+def install(config):
+    """Install everything; logs what was changed.  Raises PatchTargetError."""
+    for target in TARGETS:
+        target.check()
+    wrapped = install_wrappers()
+    replaced = install_components(config)
+    if wrapped or replaced:
+        log.info('installed: wrapped %s; replaced %s',
+                 ', '.join(wrapped) or 'nothing',
+                 ', '.join(replaced) or 'nothing')

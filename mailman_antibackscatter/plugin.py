@@ -1,0 +1,97 @@
+"""The Mailman plugin object named by `[plugin.antibackscatter] class:`."""
+
+import logging
+
+from mailman.config import config
+from mailman.interfaces.plugin import IPlugin
+from mailman_antibackscatter import runtime
+from mailman_antibackscatter.settings import load_settings
+from public import public
+from zope.interface import implementer
+
+log = logging.getLogger('mailman.antibackscatter')
+
+RUNNER_CLASSES = {
+    'lmtp': 'mailman_antibackscatter.runners.lmtp.AuthenticatingLMTPRunner',
+    'command':
+        'mailman_antibackscatter.runners.command.AuthenticatedCommandRunner',
+    }
+STOCK_RUNNER_CLASSES = {
+    'lmtp': 'mailman.runners.lmtp.LMTPRunner',
+    'command': 'mailman.runners.command.CommandRunner',
+    }
+
+
+def read_site_configuration(section):
+    """The admin's configuration file as a ConfigParser, or None."""
+    path = section.configuration.strip() if section is not None else ''
+    if not path:
+        return None
+    from mailman.config.config import external_configuration
+    try:
+        return external_configuration(path)
+    except Exception as error:
+        # Keep Mailman running with the protective shipped defaults, and say
+        # clearly why the site's file was not used.
+        log.error('cannot read the configuration file %s (%s: %s); using the '
+                  'shipped defaults', path, type(error).__name__, error)
+        return None
+
+
+def runner_overrides(settings):
+    """mailman.cfg text that points runners at the plugin's classes.
+
+    A runner class the admin set to something other than Mailman's stock
+    class is left alone and reported, rather than silently replaced.
+    """
+    wanted = {}
+    if settings.enabled and settings.door_enabled:
+        wanted['lmtp'] = RUNNER_CLASSES['lmtp']
+    if settings.enabled:
+        wanted['command'] = RUNNER_CLASSES['command']
+    lines = []
+    for runner, class_path in wanted.items():
+        current = getattr(config, 'runner.' + runner)['class'].strip()
+        if current == class_path:
+            continue
+        if current != STOCK_RUNNER_CLASSES[runner]:
+            log.error('[runner.%s] class is %s, not Mailman\'s; the plugin '
+                      'needs %s (a subclass of it) there', runner, current,
+                      class_path)
+            continue
+        lines.append('[runner.{}]\nclass: {}\n'.format(runner, class_path))
+    return '\n'.join(lines)
+
+
+@public
+@implementer(IPlugin)
+class AntiBackscatterPlugin:
+    """Authenticate every incoming message; answer only proven senders."""
+
+    # Set by Mailman to the section name (normally 'antibackscatter').
+    name = 'antibackscatter'
+
+    def pre_hook(self):
+        section = getattr(config, 'plugin.' + self.name, None)
+        settings = load_settings(read_site_configuration(section))
+        runtime.configure(settings)
+        if not settings.enabled:
+            log.info('disabled by its configuration file')
+            return
+        overrides = runner_overrides(settings)
+        if overrides:
+            config.push('antibackscatter-runners', overrides)
+
+    def post_hook(self):
+        settings = runtime.get_settings()
+        if not settings.enabled:
+            return
+        from mailman_antibackscatter.model import create_tables
+        from mailman_antibackscatter.patches import install
+        create_tables(config.db.engine)
+        install(config)
+
+    @property
+    def resource(self):
+        from mailman_antibackscatter.rest.root import AntiBackscatterRoot
+        return AntiBackscatterRoot()

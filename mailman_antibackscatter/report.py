@@ -1,0 +1,69 @@
+"""Plain descriptions of the plugin's state, shared by the CLI and REST."""
+
+from mailman.config import config
+from mailman_antibackscatter import __version__
+from mailman_antibackscatter.runtime import get_settings
+
+
+def verdict_as_dict(verdict, authserv_id):
+    """A JSON-able description of a verdict, for people and for REST."""
+    return dict(
+        status=verdict.status.value,
+        reason=verdict.reason,
+        from_address=verdict.from_address,
+        mail_from=verdict.mail_from,
+        client=(None if verdict.client is None else dict(
+            ip=verdict.client.ip, helo=verdict.client.helo,
+            source=verdict.client.source)),
+        spf=(None if verdict.spf is None else dict(
+            result=verdict.spf.result, domain=verdict.spf.domain,
+            identity=verdict.spf.identity)),
+        dkim=[dict(result=d.result, domain=d.domain, selector=d.selector,
+                   reason=d.reason) for d in verdict.dkim],
+        arc=(None if verdict.arc is None else dict(
+            result=verdict.arc.result, sealer=verdict.arc.sealer,
+            trusted=verdict.arc.trusted)),
+        dmarc_policy=verdict.dmarc_policy,
+        authentication_results=verdict.authentication_results(authserv_id),
+        )
+
+
+def status():
+    """What is installed and in force in this process."""
+    from mailman_antibackscatter.patches import MARK, TARGETS
+    settings = get_settings()
+    wrapped = {str(t): _is_wrapped(t, MARK) for t in TARGETS}
+    return dict(
+        version=__version__,
+        enabled=settings.enabled,
+        authserv_id=settings.engine.authserv_id,
+        runners=dict(
+            lmtp=getattr(config, 'runner.lmtp')['class'],
+            command=getattr(config, 'runner.command')['class']),
+        wrapped=wrapped,
+        policy=dict(
+            answer=settings.answer,
+            reject_unproven=settings.reject_unproven,
+            forged_member=settings.forged_member,
+            owner_forged=settings.owner_forged,
+            unproven_commands=settings.unproven_commands,
+            owner_notices=settings.owner_notices,
+            authenticated_membership=settings.authenticated_membership),
+        ratelimit=dict(
+            enabled=settings.ratelimit_enabled,
+            per_recipient=settings.per_recipient,
+            per_domain=settings.per_domain,
+            window_seconds=int(settings.window.total_seconds())),
+        dns=dict(
+            nameservers=['{}:{}'.format(h, p)
+                         for h, p in settings.engine.nameservers],
+            timeout=settings.engine.dns_timeout),
+        configuration_problems=list(settings.problems),
+        )
+
+
+def _is_wrapped(target, mark):
+    try:
+        return getattr(target.current(), mark, None) is not None
+    except Exception:
+        return False

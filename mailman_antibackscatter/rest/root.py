@@ -1,0 +1,60 @@
+"""REST resources under /3.1/plugins/antibackscatter/ (Mailman's basic auth)."""
+
+import json
+
+from mailman.rest.helpers import bad_request, child, etag, okay
+from mailman_antibackscatter import decisions
+from mailman_antibackscatter.report import status, verdict_as_dict
+from mailman_antibackscatter.runtime import get_authenticator, get_settings
+
+
+class AntiBackscatterRoot:
+    """GET: what is installed and in force."""
+
+    def on_get(self, request, response):
+        okay(response, etag(status()))
+
+    @child()
+    def stats(self, context, segments):
+        return Stats(), []
+
+    @child()
+    def check(self, context, segments):
+        return Check(), []
+
+
+class Stats:
+    """GET: decision counters, optionally ?list_id=...."""
+
+    def on_get(self, request, response):
+        list_id = request.get_param('list_id')
+        counts = [dict(list_id=lid, reason=reason, count=amount)
+                  for (lid, reason), amount in sorted(decisions.totals(list_id).items())]
+        okay(response, etag(dict(entries=counts, total_size=len(counts))))
+
+
+class Check:
+    """POST a raw message (field `message`); returns the verdict."""
+
+    def on_post(self, request, response):
+        params = dict(request.params)
+        if not params and request.content_length:
+            try:
+                params = json.loads(request.bounded_stream.read() or b'{}')
+            except ValueError:
+                bad_request(response, b'Body is neither form data nor JSON')
+                return
+        message = params.get('message')
+        if not message:
+            bad_request(response, b'Missing field: message')
+            return
+        from mailman_antibackscatter.auth import ClientInfo
+        client = None
+        if params.get('ip'):
+            client = ClientInfo(ip=params['ip'], helo=params.get('helo'),
+                                source='header')
+        verdict = get_authenticator().authenticate(
+            message.encode('utf-8', 'surrogateescape'),
+            params.get('mail_from'), client)
+        okay(response, etag(verdict_as_dict(
+            verdict, get_settings().engine.authserv_id)))

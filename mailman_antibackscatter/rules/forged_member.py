@@ -1,0 +1,50 @@
+"""Rule: the From address is a member, but the message is not from them.
+
+Hits when the verdict is fail (forged), and also when DNS trouble kept the
+verdict open (temperror): such a post is held quietly until a moderator
+looks, instead of being distributed on the strength of a header alone.
+"""
+
+from mailman.core.i18n import _
+from mailman.interfaces.rules import IRule
+from mailman.interfaces.usermanager import IUserManager
+from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.trigger import current
+from public import public
+from zope.component import getUtility
+from zope.interface import implementer
+
+
+def is_member_address(mlist, address):
+    """True if *address*, or an address of the same user, is a list member."""
+    if mlist.members.get_member(address) is not None:
+        return True
+    user = getUtility(IUserManager).get_user(address)
+    if user is None:
+        return False
+    return any(mlist.members.get_member(a.email) is not None
+               for a in user.addresses)
+
+
+@public
+@implementer(IRule)
+class ForgedMember:
+    """Match posts that claim a member's From address but fail authentication."""
+
+    name = 'forged-member'
+    description = _('The From address is a member but the message is forged.')
+    record = True
+
+    def check(self, mlist, msg, msgdata):
+        settings = get_settings()
+        if not settings.enabled or settings.forged_member == 'accept':
+            return False
+        trigger = current()
+        if trigger is None or trigger.verdict is None:
+            return False
+        verdict = trigger.verdict
+        if verdict.from_address is None or verdict.status not in (
+                Status.FAIL, Status.TEMPERROR):
+            return False
+        return is_member_address(mlist, verdict.from_address)

@@ -1,0 +1,43 @@
+"""The plugin's process-wide state: site settings and the authenticator.
+
+Loaded once per process (each runner and each REST worker runs the plugin's
+hooks).  Code that runs without the plugin loaded (tests, the `check` command
+on a bare configuration) gets the shipped defaults.
+"""
+
+import threading
+
+from mailman_antibackscatter.settings import load_settings
+
+_lock = threading.Lock()
+_settings = None
+_authenticator = None
+
+
+def configure(settings):
+    """Install *settings* for this process and drop the old authenticator."""
+    global _settings, _authenticator
+    with _lock:
+        _settings = settings
+        _authenticator = None
+
+
+def get_settings():
+    global _settings
+    if _settings is None:
+        with _lock:
+            if _settings is None:
+                _settings = load_settings(None)
+    return _settings
+
+
+def get_authenticator():
+    """The process's one `Authenticator` (and so its one DNS cache)."""
+    global _authenticator
+    settings = get_settings()
+    if _authenticator is None:
+        with _lock:
+            if _authenticator is None:
+                from mailman_antibackscatter.auth import Authenticator
+                _authenticator = Authenticator(settings.engine)
+    return _authenticator

@@ -1,0 +1,234 @@
+"""Site settings: the shipped defaults plus the admin's configuration file.
+
+Values are validated once at start-up.  A bad value is logged with the option
+name and the shipped default is used instead, so a typo never takes the whole
+Mailman installation down, and never silently weakens protection either: the
+log says what was ignored.
+"""
+
+import ipaddress
+import logging
+import re
+import socket
+
+from configparser import ConfigParser
+from dataclasses import dataclass, field
+from datetime import timedelta
+from importlib.resources import files
+
+from mailman_antibackscatter.auth import EngineSettings
+
+log = logging.getLogger('mailman.antibackscatter')
+
+DEFAULTS_TEXT = files('mailman_antibackscatter').joinpath(
+    'antibackscatter.cfg').read_text(encoding='utf-8')
+
+CHOICES = {
+    ('antibackscatter', 'alignment'): ('relaxed', 'strict'),
+    ('door', 'command_temperror'): ('defer', 'accept'),
+    ('policy', 'answer'): ('proven', 'not-forged', 'all'),
+    ('policy', 'reject_unproven'): ('discard', 'hold'),
+    ('policy', 'forged_member'): ('hold', 'accept', 'discard'),
+    ('policy', 'owner_forged'): ('discard', 'hold', 'forward'),
+    ('policy', 'unproven_commands'): ('ignore', 'process'),
+    ('policy', 'owner_notices'): (
+        'not-forged', 'authenticated-only', 'immediate'),
+}
+
+
+class SettingError(ValueError):
+    """A configuration value that cannot be used."""
+
+
+def _words(value):
+    return tuple(w for w in re.split(r'[\s,]+', value.strip()) if w)
+
+
+def _bool(value):
+    lowered = value.strip().lower()
+    if lowered in ('yes', 'true', 'on', '1'):
+        return True
+    if lowered in ('no', 'false', 'off', '0'):
+        return False
+    raise SettingError('expected yes or no, got {!r}'.format(value))
+
+
+def _positive_int(value):
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingError('expected a whole number, got {!r}'.format(value))
+    if number < 0:
+        raise SettingError('expected a number >= 0, got {}'.format(number))
+    return number
+
+
+def _seconds(value):
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingError('expected seconds, got {!r}'.format(value))
+    if not 0 < number <= 60:
+        raise SettingError('expected 0 < seconds <= 60, got {}'.format(value))
+    return number
+
+
+_INTERVAL = re.compile(r'^\s*(\d+)\s*([smhdw]?)\s*$')
+_UNITS = dict(s='seconds', m='minutes', h='hours', d='days', w='weeks')
+
+
+def parse_interval(value):
+    """'1d', '12h', '30m', '90s', '2w' (bare numbers are seconds)."""
+    match = _INTERVAL.match(value)
+    if match is None:
+        raise SettingError(
+            'expected an interval like 1d, 12h or 30m, got {!r}'.format(value))
+    amount, unit = match.groups()
+    return timedelta(**{_UNITS[unit or 's']: int(amount)})
+
+
+def parse_nameservers(value):
+    """'127.0.0.1:5353 [::1]:53 192.0.2.1' -> (('127.0.0.1', 5353), ...)."""
+    servers = []
+    for entry in _words(value):
+        match = (re.match(r'^\[([0-9a-fA-F:.]+)\](?::(\d+))?$', entry)
+                 or re.match(r'^([^:\[\]]+)(?::(\d+))?$', entry))
+        if match is None:
+            raise SettingError('bad nameserver {!r}: use host or host:port, '
+                               '[v6addr]:port for IPv6'.format(entry))
+        host, port = match.group(1), int(match.group(2) or 53)
+        if not 0 < port < 65536:
+            raise SettingError('bad port in nameserver {!r}'.format(entry))
+        servers.append((host, port))
+    return tuple(servers)
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """Everything the plugin reads from its configuration file."""
+
+    enabled: bool
+    engine: EngineSettings
+    door_enabled: bool
+    xforward: bool
+    door_workers: int
+    command_temperror: str
+    answering_runners: frozenset
+    answer: str
+    reject_unproven: str
+    forged_member: str
+    owner_forged: str
+    unproven_commands: str
+    owner_notices: str
+    authenticated_membership: bool
+    ratelimit_enabled: bool
+    per_recipient: int
+    per_domain: int
+    window: timedelta
+    problems: tuple = field(default=(), compare=False)
+
+
+def _parser_from_defaults():
+    parser = ConfigParser(interpolation=None)
+    parser.read_string(DEFAULTS_TEXT, source='<shipped defaults>')
+    return parser
+
+
+def load_settings(site_parser=None):
+    """Merge *site_parser* (a ConfigParser, or None) over the shipped defaults.
+
+    Returns a `SiteSettings`.  Unknown sections/options and bad values are
+    reported in `.problems` (and logged) rather than raised.
+    """
+    defaults = _parser_from_defaults()
+    merged = _parser_from_defaults()
+    problems = []
+    if site_parser is not None:
+        for section in site_parser.sections():
+            if not defaults.has_section(section):
+                problems.append('unknown section [{}] ignored'.format(section))
+                continue
+            for option, value in site_parser.items(section, raw=True):
+                if not defaults.has_option(section, option):
+                    problems.append('unknown option [{}] {} ignored'.format(
+                        section, option))
+                    continue
+                merged.set(section, option, value)
+
+    def get(section, option, convert=str):
+        value = merged.get(section, option)
+        try:
+            value = convert(value)
+            choices = CHOICES.get((section, option))
+            if choices is not None and value not in choices:
+                raise SettingError('expected one of {}, got {!r}'.format(
+                    ', '.join(choices), value))
+            return value
+        except SettingError as error:
+            problems.append('[{}] {}: {}; using the default {!r}'.format(
+                section, option, error, defaults.get(section, option)))
+            return convert(defaults.get(section, option))
+
+    def choice(section, option):
+        return get(section, option, lambda v: v.strip().lower())
+
+    authserv_id = get('antibackscatter', 'authserv_id').strip()
+    if not authserv_id:
+        authserv_id = socket.getfqdn() or 'localhost'
+    networks = get('antibackscatter', 'internal_networks', _networks)
+    engine = EngineSettings(
+        authserv_id=authserv_id,
+        trusted_authserv_ids=frozenset(
+            w.lower() for w in _words(
+                get('antibackscatter', 'trusted_authserv_ids'))),
+        trusted_arc_sealers=frozenset(
+            w.lower().rstrip('.') for w in _words(
+                get('antibackscatter', 'trusted_arc_sealers'))),
+        internal_networks=networks,
+        alignment=choice('antibackscatter', 'alignment'),
+        nameservers=get('dns', 'nameservers', parse_nameservers),
+        dns_timeout=get('dns', 'timeout', _seconds),
+        dns_cache_size=get('dns', 'cache_size', _positive_int),
+        min_key_bits=get('antibackscatter', 'min_key_bits', _positive_int),
+        public_suffix_list=(
+            get('antibackscatter', 'public_suffix_list').strip() or None),
+        spf=get('antibackscatter', 'spf', _bool),
+        dkim=get('antibackscatter', 'dkim', _bool),
+        arc=get('antibackscatter', 'arc', _bool),
+        )
+    settings = SiteSettings(
+        enabled=get('antibackscatter', 'enabled', _bool),
+        engine=engine,
+        door_enabled=get('door', 'enabled', _bool),
+        xforward=get('door', 'xforward', _bool),
+        door_workers=max(1, get('door', 'workers', _positive_int)),
+        command_temperror=choice('door', 'command_temperror'),
+        answering_runners=frozenset(
+            _words(get('policy', 'answering_runners'))),
+        answer=choice('policy', 'answer'),
+        reject_unproven=choice('policy', 'reject_unproven'),
+        forged_member=choice('policy', 'forged_member'),
+        owner_forged=choice('policy', 'owner_forged'),
+        unproven_commands=choice('policy', 'unproven_commands'),
+        owner_notices=choice('policy', 'owner_notices'),
+        authenticated_membership=get(
+            'policy', 'authenticated_membership', _bool),
+        ratelimit_enabled=get('ratelimit', 'enabled', _bool),
+        per_recipient=get('ratelimit', 'per_recipient', _positive_int),
+        per_domain=get('ratelimit', 'per_domain', _positive_int),
+        window=get('ratelimit', 'window', parse_interval),
+        problems=tuple(problems),
+        )
+    for problem in problems:
+        log.error('configuration: %s', problem)
+    return settings
+
+
+def _networks(value):
+    networks = []
+    for word in _words(value):
+        try:
+            networks.append(str(ipaddress.ip_network(word, strict=False)))
+        except ValueError:
+            raise SettingError('bad network {!r}'.format(word))
+    return tuple(networks)

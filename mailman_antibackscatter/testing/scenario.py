@@ -1,0 +1,191 @@
+"""A small internet on loopback: DNS zones, senders, a real Mailman with the plugin.
+
+Shared by the end-to-end tests and `make demo`, so both exercise exactly the
+same set-up: a real DNS server serving SPF, DKIM and DMARC records for a few
+sender domains, an SMTP sink standing in for the outgoing MTA, and a real
+Mailman (master, runners, REST, LMTP) with the plugin enabled and pointed at
+that DNS server.  Mail is delivered over LMTP the way Postfix delivers it: a
+Received header naming the client, the envelope sender, and optionally
+XFORWARD.
+"""
+
+import email.utils
+import itertools
+import os
+import time
+
+from pathlib import Path
+
+from mailman_antibackscatter.testing.dnsserver import DNSServer
+from mailman_antibackscatter.testing.instance import MailmanInstance
+from mailman_antibackscatter.testing.signing import dkim_sign, generate_rsa_key
+from mailman_antibackscatter.testing.smtpsink import SMTPSink
+
+LIST_DOMAIN = 'lists.example.net'
+AUTHSERV_ID = 'mail.lists.example.net'
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Who sends from where.
+AUTHENTIC_MX = ('192.0.2.10', 'mx.example.org')         # example.org's MTA
+SPAMMER = ('203.0.113.66', 'bot.spam.test')             # a botnet host
+DNSDOWN_MX = ('198.51.100.20', 'mx.dnsdown.example')
+
+
+def list_address(name):
+    """name@the list domain, e.g. list_address('test-request')."""
+    return '{}@{}'.format(name, LIST_DOMAIN)
+
+
+def plugin_section(config_path):
+    return ('[plugin.antibackscatter]\n'
+            'class: mailman_antibackscatter.plugin.AntiBackscatterPlugin\n'
+            'enabled: yes\n'
+            'component_package: mailman_antibackscatter\n'
+            'configuration: {}\n').format(config_path)
+
+
+class World:
+    """DNS server + SMTP sink + Mailman with the plugin, all on 127.0.0.1."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, root, *, plugin=True, site_options='',
+                 extra_config=''):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.plugin = plugin
+        self.site_options = site_options
+        self.extra_config = extra_config
+        self.dns = DNSServer()
+        self.sink = SMTPSink()
+        self.mailman = None
+        self.key_pem = None
+
+    # -- life cycle ------------------------------------------------------
+
+    def start(self):
+        self.dns.start()
+        self._load_zones()
+        self.sink.start()
+        plugin_text = None
+        if self.plugin:
+            config_path = self.root / 'antibackscatter.cfg'
+            config_path.write_text(
+                '[antibackscatter]\nauthserv_id: {}\n\n'
+                '[dns]\nnameservers: 127.0.0.1:{}\ntimeout: 2\n\n{}'.format(
+                    AUTHSERV_ID, self.dns.port, self.site_options))
+            plugin_text = plugin_section(config_path)
+        pythonpath = os.pathsep.join(
+            p for p in (str(REPO_ROOT), os.environ.get('PYTHONPATH')) if p)
+        self.mailman = MailmanInstance(
+            self.root / 'mailman', smtp_port=self.sink.port,
+            plugin=plugin_text, extra_config=self.extra_config,
+            env={'PYTHONPATH': pythonpath})
+        try:
+            self.mailman.start()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        if self.mailman is not None:
+            self.mailman.stop()
+        self.sink.stop()
+        self.dns.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- DNS ---------------------------------------------------------------
+
+    def _load_zones(self):
+        self.key_pem, txt = generate_rsa_key(2048)
+        add = self.dns.add
+        # example.org: SPF, DKIM and DMARC all in order.
+        add('example.org', 'TXT', 'v=spf1 ip4:192.0.2.0/24 -all')
+        add('sel._domainkey.example.org', 'TXT', txt)
+        add('_dmarc.example.org', 'TXT', 'v=DMARC1; p=reject')
+        add('mx.example.org', 'A', AUTHENTIC_MX[0])
+        # victim.example: an innocent domain that spammers forge.
+        add('victim.example', 'TXT', 'v=spf1 ip4:198.51.100.0/24 -all')
+        add('_dmarc.victim.example', 'TXT', 'v=DMARC1; p=reject')
+        # plain.example: publishes nothing, so nothing can be proven.
+        add('plain.example', 'A', '198.51.100.30')
+        # dnsdown.example: its name servers do not answer.
+        self.dns.blackhole('dnsdown.example')
+        # The list's own domain.
+        add(LIST_DOMAIN, 'TXT', 'v=spf1 ip4:127.0.0.1 -all')
+
+    # -- mail ----------------------------------------------------------------
+
+    def message(self, *, sender, to, subject=None, body=None, sign=False,
+                headers=(), client=AUTHENTIC_MX):
+        """A message as the list's MTA would hand it over (bytes, CRLF)."""
+        number = next(self._ids)
+        subject = subject or 'test message {}'.format(number)
+        message_id = '<e2e-{}-{}@{}>'.format(
+            number, int(time.time() * 1000), sender.rpartition('@')[2])
+        lines = [
+            'From: {}'.format(sender),
+            'To: {}'.format(to),
+            'Subject: {}'.format(subject),
+            'Date: {}'.format(email.utils.formatdate()),
+            'Message-ID: {}'.format(message_id),
+            'MIME-Version: 1.0',
+            'Content-Type: text/plain; charset="us-ascii"',
+            ]
+        lines.extend(headers)
+        text = body if body is not None else (
+            'Hello,\n\nthis is message {}.\n'.format(number))
+        raw = ('\r\n'.join(lines) + '\r\n\r\n'
+               + text.replace('\n', '\r\n')).encode('utf-8')
+        if sign:
+            raw = dkim_sign(raw, 'example.org', 'sel', self.key_pem)
+        ip, helo = client
+        received = (
+            'Received: from {helo} ({helo} [{ip}])\r\n'
+            '\tby {mta} (Postfix) with ESMTPS id 4Zx{n:05d}\r\n'
+            '\tfor <{to}>; {date}\r\n').format(
+                helo=helo, ip=ip, mta=AUTHSERV_ID, n=number,
+                to=to, date=email.utils.formatdate())
+        return received.encode('ascii') + raw, message_id
+
+    def deliver(self, raw, *, mail_from, rcpt_to, client=AUTHENTIC_MX,
+                xforward=True):
+        """Deliver over LMTP as Postfix does; returns the LMTP replies."""
+        forward = None
+        if xforward:
+            ip, helo = client
+            forward = dict(NAME=helo, ADDR=ip, HELO=helo, PROTO='ESMTP',
+                           SOURCE='REMOTE')
+        return self.mailman.inject(raw, mail_from=mail_from, rcpt_to=rcpt_to,
+                                   xforward=forward)
+
+    def send(self, *, sender, to, mail_from=None, client=AUTHENTIC_MX,
+             sign=False, xforward=True, **kws):
+        """Build and deliver one message; returns its Message-ID."""
+        raw, message_id = self.message(sender=sender, to=to, sign=sign,
+                                       client=client, **kws)
+        self.deliver(raw, mail_from=sender if mail_from is None else mail_from,
+                     rcpt_to=to, client=client, xforward=xforward)
+        return message_id
+
+    def sent_to(self, address):
+        """Messages the sink received for *address*."""
+        return self.sink.to(address)
+
+    def answers_about(self, address, message_id=None, subject=None):
+        """Deliveries to *address* (optionally mentioning a subject)."""
+        found = []
+        for delivery in self.sink.to(address):
+            text = delivery.data.decode('utf-8', 'replace')
+            if subject is not None and subject not in text:
+                continue
+            if message_id is not None and message_id not in text:
+                continue
+            found.append(delivery)
+        return found

@@ -1,0 +1,96 @@
+"""The incoming message that Mailman is answering right now, and its verdict.
+
+The door (the LMTP runner) writes the verdict into an Authentication-Results
+header under the site's own authserv-id.  Whichever process later handles the
+message (a runner, or the REST server when a moderator rejects a held post)
+reads it back once, keeps it in msgdata, and makes it the *trigger* for the
+duration of the handling, so the exit can ask: is the recipient of this
+automatic message proven to be the author of the message that caused it?
+"""
+
+import ipaddress
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from mailman_antibackscatter.auth import Status, Verdict
+
+# msgdata key; it does not start with '_' so the switchboard keeps it, and
+# hold_message() copies it into the requests database with the held post.
+MSGDATA_KEY = 'antibackscatter_verdict'
+
+_current = ContextVar('antibackscatter_trigger', default=None)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What is being answered: which list, which message, which verdict."""
+
+    list_id: str
+    message_id: str
+    verdict: object          # Verdict or None when the door never saw it
+    where: str               # 'runner:in', 'moderator', ...
+
+    def status_for(self, address):
+        if self.verdict is None:
+            return Status.NONE
+        return self.verdict.status_for(address)
+
+    @property
+    def forged(self):
+        return self.verdict is not None and self.verdict.status is Status.FAIL
+
+
+def current():
+    """The trigger of the message being handled, or None outside of one."""
+    return _current.get()
+
+
+@contextmanager
+def answering(trigger):
+    token = _current.set(trigger)
+    try:
+        yield trigger
+    finally:
+        _current.reset(token)
+
+
+def verdict_of(msg, msgdata, authserv_id):
+    """The door's verdict for *msg*: from msgdata, else from our own header.
+
+    Returns None when the message never passed the door (for example it was
+    queued with `mailman inject`); callers treat that as not proven.
+    """
+    stored = msgdata.get(MSGDATA_KEY) if msgdata is not None else None
+    if stored:
+        try:
+            return Verdict.from_dict(stored)
+        except Exception:
+            pass
+    if msg is None:
+        return None
+    for value in msg.get_all('Authentication-Results', []):
+        verdict = Verdict.from_authentication_results(str(value), authserv_id)
+        if verdict is not None:
+            if msgdata is not None:
+                msgdata[MSGDATA_KEY] = verdict.to_dict()
+            return verdict
+    return None
+
+
+def from_internal_client(verdict, networks):
+    """True when the connecting client is on one of *networks* (our own hosts).
+
+    Mail that Mailman itself sent and that comes back (owner notices to
+    -owner, for one) is never treated as forged because of the list domain's
+    DMARC policy.
+    """
+    client = verdict.client if verdict is not None else None
+    if client is None or not client.ip:
+        return False
+    try:
+        address = ipaddress.ip_address(client.ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net) for net in networks)

@@ -1,0 +1,68 @@
+"""Mailman's own ConfigLayer with the plugin enabled, and a real DNS server.
+
+Mailman's configuration is process-global, so these tests set the layer up
+once per session.  The plugin is enabled the way a site enables it: a
+[plugin.antibackscatter] section in the configuration Mailman reads.
+"""
+
+import pytest
+
+from unittest import mock
+
+from mailman_antibackscatter.testing.dnsserver import DNSServer
+from mailman_antibackscatter.testing.signing import generate_rsa_key
+
+AUTHSERV_ID = 'lists.example.com'
+
+
+@pytest.fixture(scope='session')
+def dns():
+    with DNSServer() as server:
+        pem, txt = generate_rsa_key(2048)
+        server.key_pem = pem
+        server.add('example.org', 'TXT', 'v=spf1 ip4:192.0.2.0/24 -all')
+        server.add('sel._domainkey.example.org', 'TXT', txt)
+        server.add('_dmarc.example.org', 'TXT', 'v=DMARC1; p=reject')
+        server.add('victim.example', 'TXT', 'v=spf1 ip4:198.51.100.0/24 -all')
+        server.add('_dmarc.victim.example', 'TXT', 'v=DMARC1; p=reject')
+        server.add('plain.example', 'A', '198.51.100.30')
+        yield server
+
+
+@pytest.fixture(scope='session')
+def mailman_layer(dns, tmp_path_factory):
+    from mailman.testing import layers
+    site_config = tmp_path_factory.mktemp('plugin') / 'antibackscatter.cfg'
+    site_config.write_text(
+        '[antibackscatter]\nauthserv_id: {}\n[dns]\nnameservers: '
+        '127.0.0.1:{}\ntimeout: 2\n[ratelimit]\nper_recipient: 3\n'
+        'per_domain: 5\n'.format(AUTHSERV_ID, dns.port))
+    plugin = (
+        '\n[plugin.antibackscatter]\n'
+        'class: mailman_antibackscatter.plugin.AntiBackscatterPlugin\n'
+        'enabled: yes\n'
+        'component_package: mailman_antibackscatter\n'
+        'configuration: {}\n'.format(site_config))
+    original = layers.read_text
+
+    def read_text(package, resource, *args, **kws):
+        text = original(package, resource, *args, **kws)
+        if (package, resource) == ('mailman.testing', 'testing.cfg'):
+            text += plugin
+        return text
+
+    with mock.patch.object(layers, 'read_text', read_text):
+        layers.ConfigLayer.setUp()
+    try:
+        yield layers.ConfigLayer
+    finally:
+        layers.ConfigLayer.tearDown()
+
+
+@pytest.fixture
+def mailman(mailman_layer):
+    mailman_layer.testSetUp()
+    try:
+        yield mailman_layer
+    finally:
+        mailman_layer.testTearDown()

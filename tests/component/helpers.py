@@ -1,0 +1,50 @@
+"""Messages stamped by the real door code, for Mailman component tests."""
+
+import email
+import email.utils
+import itertools
+
+from mailman.config import config
+from mailman.email.message import Message
+from mailman_antibackscatter.auth import ClientInfo
+from mailman_antibackscatter.runtime import get_authenticator
+from mailman_antibackscatter.testing.signing import dkim_sign
+
+AUTHENTIC = ('192.0.2.10', 'mx.example.org')
+SPAMMER = ('203.0.113.66', 'bot.spam.test')
+_numbers = itertools.count(1)
+
+
+def incoming(dns, *, sender, to, subject='hello', body='Hi.\n', sign=False,
+             client=AUTHENTIC, mail_from=None, headers=()):
+    """(Message, verdict) as the door would queue it."""
+    number = next(_numbers)
+    lines = ['From: ' + sender, 'To: ' + to, 'Subject: ' + subject,
+             'Date: ' + email.utils.formatdate(),
+             'Message-ID: <component-{}@{}>'.format(
+                 number, sender.rpartition('@')[2])]
+    lines.extend(headers)
+    raw = ('\r\n'.join(lines) + '\r\n\r\n' + body.replace('\n', '\r\n')
+           ).encode('utf-8')
+    if sign:
+        raw = dkim_sign(raw, 'example.org', 'sel', dns.key_pem)
+    envelope = sender if mail_from is None else mail_from
+    authenticator = get_authenticator()
+    verdict = authenticator.authenticate(
+        raw, envelope, ClientInfo(ip=client[0], helo=client[1],
+                                  source='xforward'))
+    msg = email.message_from_bytes(authenticator.stamp(raw, verdict), Message)
+    msg.set_unixfrom(envelope)
+    return msg, verdict
+
+
+def enqueue(queue, mlist, msg, **msgdata):
+    config.switchboards[queue].enqueue(msg, listid=mlist.list_id, **msgdata)
+
+
+def recipients_of(queue):
+    """[(recipients, subject)] of everything in *queue* (and empties it)."""
+    from mailman.testing.helpers import get_queue_messages
+    return [(set(item.msgdata.get('recipients', ())),
+             str(item.msg.get('subject', '')))
+            for item in get_queue_messages(queue)]

@@ -1,0 +1,79 @@
+"""The places where the plugin changes Mailman must still exist.
+
+If a Mailman upgrade moves or changes one of them, these tests fail loudly
+instead of the protection silently disappearing.
+"""
+
+from mailman.config import config
+from mailman_antibackscatter import patches
+from mailman_antibackscatter.chains.owner import AuthenticatedOwnerChain
+from mailman_antibackscatter.chains.posting import AuthenticatedPostingChain
+from mailman_antibackscatter.chains.reject import AuthenticatedRejectChain
+from mailman_antibackscatter.rules.moderation import (
+    AuthenticatedMemberModeration, AuthenticatedNonmemberModeration)
+
+
+def test_every_target_has_the_expected_signature(mailman):
+    for target in patches.TARGETS:
+        target.check()          # raises PatchTargetError if moved/changed
+
+
+def test_every_target_is_wrapped_once_the_plugin_runs(mailman):
+    for target in patches.TARGETS:
+        assert getattr(target.current(), patches.MARK, None) is not None, \
+            str(target)
+
+
+def test_installing_twice_changes_nothing(mailman):
+    before = {str(t): t.current() for t in patches.TARGETS}
+    assert patches.install_wrappers() == []
+    assert {str(t): t.current() for t in patches.TARGETS} == before
+
+
+def test_builtin_components_are_replaced(mailman):
+    assert isinstance(config.chains['default-posting-chain'],
+                      AuthenticatedPostingChain)
+    assert isinstance(config.chains['default-owner-chain'],
+                      AuthenticatedOwnerChain)
+    assert isinstance(config.chains['reject'], AuthenticatedRejectChain)
+    assert isinstance(config.rules['member-moderation'],
+                      AuthenticatedMemberModeration)
+    assert isinstance(config.rules['nonmember-moderation'],
+                      AuthenticatedNonmemberModeration)
+    assert 'forged-member' in config.rules
+    assert 'antibackscatter-forged-member' in config.chains
+
+
+def test_forged_member_link_sits_before_membership(mailman):
+    names = [d[0] for d in AuthenticatedPostingChain._link_descriptions]
+    assert names.index('banned-address') < names.index('forged-member') \
+        < names.index('member-moderation')
+
+
+def test_a_moved_target_is_reported():
+    missing = patches.Target('mailman.email.message', 'UserNotification',
+                             'no_such_method', ('self',))
+    try:
+        missing.check()
+    except patches.PatchTargetError as error:
+        assert 'no_such_method' in str(error)
+    else:
+        raise AssertionError('a missing target was not reported')
+
+
+def test_a_changed_signature_is_reported(mailman):
+    changed = patches.Target('mailman.email.message', 'UserNotification',
+                             'send', ('self', 'mlist'))
+    try:
+        changed.check()
+    except patches.PatchTargetError as error:
+        assert 'parameters' in str(error)
+    else:
+        raise AssertionError('a changed signature was not reported')
+
+
+def test_runner_classes_are_the_plugins(mailman):
+    assert getattr(config, 'runner.lmtp')['class'].endswith(
+        'AuthenticatingLMTPRunner')
+    assert getattr(config, 'runner.command')['class'].endswith(
+        'AuthenticatedCommandRunner')

@@ -1,0 +1,20 @@
+"""One real Mailman with the plugin, a DNS server and an SMTP sink per module."""
+
+import pytest
+
+from mailman_antibackscatter.testing.scenario import World
+
+# Generous enough for every answer the tests expect; the limit itself is
+# tested in tests/component/test_guard.py.
+SITE_OPTIONS = '[ratelimit]\nper_recipient: 200\nper_domain: 1000\n'
+
+
+@pytest.fixture(scope='module')
+def world(tmp_path_factory):
+    instance = World(tmp_path_factory.mktemp('world'),
+                     site_options=SITE_OPTIONS)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
