@@ -1,0 +1,749 @@
+# Copyright (C) 2026 The mailman_antibackscatter authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Authenticator: SPF (pyspf), DKIM and ARC (dkimpy), alignment, DMARC
+policy lookup and the Authentication-Results stamp.  No Mailman imports."""
+
+import dataclasses
+import ipaddress
+import logging
+import re
+import threading
+import time
+
+import authres
+import dkim
+import dkim.util
+import spf
+from dkim.canonicalization import CanonicalizationPolicy
+
+from .headers import (parse_address, parse_headers, parse_received,
+                      parse_received_spf)
+from .psl import PublicSuffixList, normalize_domain
+from .resolver import CachingResolver, DNSTempError
+from .verdict import (ARCResult, ClientInfo, DKIMResult, SPFResult, Status,
+                      Verdict)
+
+__all__ = ['Authenticator', 'EngineSettings']
+
+log = logging.getLogger('mailman_antibackscatter.auth')
+
+# dkimpy logs every failing signature at ERROR level; keep that quiet.
+_dkim_log = logging.getLogger('mailman_antibackscatter.auth.dkimpy')
+_dkim_log.addHandler(logging.NullHandler())
+_dkim_log.propagate = False
+_dkim_log.setLevel(logging.CRITICAL + 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSettings:
+    authserv_id: str = 'localhost'
+    trusted_authserv_ids: frozenset = frozenset()
+    trusted_arc_sealers: frozenset = frozenset()
+    internal_networks: tuple = ('127.0.0.0/8', '::1/128')
+    alignment: str = 'relaxed'
+    nameservers: tuple = ()
+    dns_timeout: float = 5.0
+    dns_cache_size: int = 10000
+    min_key_bits: int = 1024
+    public_suffix_list: 'str | None' = None
+    spf: bool = True
+    dkim: bool = True
+    arc: bool = True
+
+
+# -- routing pyspf through our resolver --------------------------------------
+
+_active = threading.local()
+_original_spf_lookup = spf.DNSLookup
+
+
+def _spf_dns_lookup(name, qtype, strict=True, timeout=30, *args, **kws):
+    resolver = getattr(_active, 'resolver', None)
+    if resolver is None:
+        return _original_spf_lookup(name, qtype, strict, timeout)
+    try:
+        return resolver.spf_lookup(name, qtype)
+    except DNSTempError as exc:
+        raise spf.TempError('DNS %s' % exc)
+
+
+_spf_dns_lookup.antibackscatter = True
+if not getattr(spf.DNSLookup, 'antibackscatter', False):
+    spf.DNSLookup = _spf_dns_lookup
+
+
+# -- dkimpy with a parsed-key cache ------------------------------------------
+
+class _KeyCache:
+    def __init__(self, size=2000):
+        self.size = size
+        self._data = {}
+        self._lock = threading.Lock()
+
+    def load(self, name, txt):
+        key = (name, txt)
+        hit = self._data.get(key)
+        if hit is not None:
+            return hit
+        value = dkim.evaluate_pk(name, txt)
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = value
+        return value
+
+
+class _CachedKeys:
+    """Mixin replacing DomainSigner.verify_sig's key loading with our cache
+    and remembering *why* a key could not be used."""
+    key_cache = None
+    key_error = None
+
+    def verify_sig(self, sig, include_headers, sig_header, dnsfunc):
+        name = sig[b's'] + b'._domainkey.' + sig[b'd'] + b'.'
+        txt = dnsfunc(name)       # DNSTempError propagates
+        try:
+            (self.pk, self.keysize, self.ktag,
+             self.seqtlsrpt) = self.key_cache.load(name, txt)
+        except (dkim.KeyFormatError, ValueError, TypeError) as exc:
+            self.key_error = str(exc) or 'bad key'
+            self.key_missing = not txt
+            return False
+        self.key_error = None
+        return self.verify_sig_process(sig, include_headers, sig_header, dnsfunc)
+
+
+class _DKIM(_CachedKeys, dkim.DKIM):
+    pass
+
+
+class _ARC(_CachedKeys, dkim.ARC):
+    pass
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode('ascii', 'replace')
+    return value or ''
+
+
+def _domain_of(address):
+    if not address or '@' not in address:
+        return normalize_domain(address) if address else ''
+    return normalize_domain(address.rpartition('@')[2])
+
+
+_AUTHSERV = re.compile(r'^\s*(?:\([^()]*\)\s*)*([^\s;()]+)')
+_AAR_INSTANCE = re.compile(r'^\s*i\s*=\s*\d+\s*;\s*', re.I)
+
+
+class _Facts:
+    """Mutable scratch state for one authenticate() call."""
+
+    def __init__(self):
+        self.spf = None
+        self.dkim = []
+        self.arc = None
+        self.dmarc_policy = None
+        self.dmarc_temperror = False
+        self.trusted = []    # (method, domain) passes from trusted A-R headers
+        self.temperror = False
+
+
+class Authenticator:
+    """Thread-safe sender authentication engine."""
+
+    def __init__(self, settings=None):
+        self.settings = settings = settings or EngineSettings()
+        self.authserv_id = settings.authserv_id.lower()
+        self.trusted_ids = frozenset(
+            x.lower() for x in settings.trusted_authserv_ids) - {self.authserv_id}
+        self.trusted_sealers = frozenset(
+            normalize_domain(x) for x in settings.trusted_arc_sealers)
+        self.networks = tuple(ipaddress.ip_network(n, strict=False)
+                              for n in settings.internal_networks)
+        self.resolver = CachingResolver(
+            nameservers=tuple(settings.nameservers),
+            cache_size=settings.dns_cache_size,
+            timeout=settings.dns_timeout)
+        self.psl = PublicSuffixList.default(settings.public_suffix_list)
+        self._keys = _KeyCache()
+        if settings.alignment not in ('relaxed', 'strict'):
+            raise ValueError('alignment must be relaxed or strict')
+
+    # -- helpers -----------------------------------------------------------
+
+    def aligned(self, domain_a, domain_b):
+        a, b = normalize_domain(domain_a), normalize_domain(domain_b)
+        if not a or not b:
+            return False
+        if a == b:
+            return True
+        if self.settings.alignment == 'strict':
+            return False
+        return self.psl.org_domain(a) == self.psl.org_domain(b)
+
+    def _internal(self, ip):
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in net for net in self.networks
+                   if net.version == addr.version)
+
+    def _trust_zone(self, headers):
+        """Return (zone_end, ip, helo).
+
+        Headers with index < zone_end were added by our own (local) hosts:
+        everything above and including the first Received header whose client
+        is external.  With only internal Received headers the whole header is
+        local; without any Received header nothing is.
+        """
+        seen_received = False
+        for index, header in enumerate(headers):
+            if header.lname != 'received':
+                continue
+            seen_received = True
+            ip, helo = parse_received(header.value)
+            if ip is None or self._internal(ip):
+                continue
+            return index + 1, ip, helo
+        return (len(headers) if seen_received else 0), None, None
+
+    @staticmethod
+    def _claimed_id(header):
+        if header.lname == 'authentication-results':
+            m = _AUTHSERV.match(header.value)
+            return m.group(1).lower() if m else None
+        if header.lname == 'received-spf':
+            _result, pairs = parse_received_spf(header.value)
+            receiver = pairs.get('receiver')
+            return receiver.lower() if receiver else None
+        return None
+
+    # -- public API ----------------------------------------------------------
+
+    def authenticate(self, raw, mail_from, client=None):
+        try:
+            return self._authenticate(raw, mail_from, client)
+        except Exception as exc:     # never raise for bad input
+            log.exception('authentication failed unexpectedly')
+            return Verdict(
+                mail_from=_norm_mail_from(mail_from), client=client,
+                reason='internal error while authenticating: %s' % (
+                    type(exc).__name__,))
+
+    def stamp(self, raw, verdict):
+        headers, body_offset, linesep, _problems = parse_headers(raw)
+        zone_end, _ip, _helo = self._trust_zone(headers)
+        remove = []
+        for index, header in enumerate(headers):
+            if header.lname not in ('authentication-results', 'received-spf'):
+                continue
+            claimed = self._claimed_id(header)
+            if claimed is None:
+                continue
+            if claimed == self.authserv_id or (
+                    claimed in self.trusted_ids and index >= zone_end):
+                remove.append((header.start, header.end))
+        value = verdict.authentication_results(self.settings.authserv_id)
+        parts = [b'Authentication-Results: ',
+                 _fold(value, linesep).encode('utf-8', 'replace'), linesep]
+        pos = 0
+        for start, end in remove:
+            parts.append(raw[pos:start])
+            pos = end
+        parts.append(raw[pos:])
+        return b''.join(parts)
+
+    # -- the work ----------------------------------------------------------
+
+    def _authenticate(self, raw, mail_from, client):
+        if isinstance(raw, str):
+            raw = raw.encode('utf-8', 'surrogateescape')
+        raw = bytes(raw or b'')
+        settings = self.settings
+        headers, _body_offset, _linesep, problems = parse_headers(raw)
+        mail_from = _norm_mail_from(mail_from)
+
+        # The From address.
+        from_headers = [h for h in headers if h.lname == 'from']
+        from_address = None
+        from_problem = None
+        if not from_headers:
+            from_problem = 'message has no From header'
+        elif len(from_headers) > 1:
+            from_problem = 'message has %d From headers' % len(from_headers)
+        else:
+            from_address = parse_address(from_headers[0].value)
+            if from_address is None:
+                from_problem = 'From header does not hold exactly one valid address'
+
+        # Who connected, and which local headers we trust.
+        zone_end, rcv_ip, rcv_helo = self._trust_zone(headers)
+        facts = _Facts()
+        header_client = self._trusted_headers(headers[:zone_end], facts)
+        if client is None:
+            if header_client is not None:
+                client = header_client
+            elif rcv_ip is not None:
+                client = ClientInfo(rcv_ip, rcv_helo, 'received')
+            else:
+                client = ClientInfo(None, None, 'unknown')
+
+        _active.resolver = self.resolver
+        try:
+            with self.resolver.budget(settings.dns_timeout):
+                if settings.spf:
+                    facts.spf = self._check_spf(mail_from, client)
+                if settings.dkim and any(h.lname == 'dkim-signature' for h in headers):
+                    facts.dkim = self._check_dkim(raw)
+                if settings.arc and any(h.lname == 'arc-seal' for h in headers):
+                    facts.arc = self._check_arc(raw)
+                if from_address is not None:
+                    self._lookup_dmarc(_domain_of(from_address), facts)
+        finally:
+            _active.resolver = None
+
+        facts.temperror = bool(
+            (facts.spf and facts.spf.result == 'temperror')
+            or any(d.result == 'temperror' for d in facts.dkim)
+            or (facts.arc and facts.arc.temperror)
+            or facts.dmarc_temperror)
+
+        if from_address is not None:
+            from_status, reason = self._status_from(from_address, facts)
+        else:
+            from_status = Status.NONE
+            reason = from_problem
+            if problems:
+                reason += '; malformed header: %s' % problems[0]
+        mf_status, mf_reason = self._status_mail_from(
+            mail_from, from_address, from_status, reason, facts)
+        return Verdict(
+            from_address=from_address, mail_from=mail_from, client=client,
+            spf=facts.spf, dkim=tuple(facts.dkim), arc=facts.arc,
+            dmarc_policy=facts.dmarc_policy, from_status=from_status,
+            mail_from_status=mf_status, reason=reason,
+            mail_from_reason=mf_reason, temperror=facts.temperror,
+            trusted_results=tuple(facts.trusted))
+
+    # -- trusted local headers ---------------------------------------------
+
+    def _trusted_headers(self, zone, facts):
+        """Collect results from A-R / Received-SPF headers that our own hosts
+        added with a trusted authserv-id; return a ClientInfo if they say who
+        connected."""
+        client = None
+        if not self.trusted_ids:
+            return None
+        for header in zone:
+            if header.lname == 'received-spf':
+                result, pairs = parse_received_spf(header.value)
+                if (pairs.get('receiver') or '').lower() not in self.trusted_ids:
+                    continue
+                ip = pairs.get('client-ip')
+                if client is None and ip:
+                    client = ClientInfo(ip, pairs.get('helo'), 'header')
+                if result == 'pass':
+                    if pairs.get('identity', 'mailfrom').lower() == 'helo':
+                        domain = normalize_domain(pairs.get('helo'))
+                    else:
+                        domain = _domain_of(pairs.get('envelope-from'))
+                    if domain:
+                        facts.trusted.append(('spf', domain))
+            elif header.lname == 'authentication-results':
+                if self._claimed_id(header) not in self.trusted_ids:
+                    continue
+                try:
+                    parsed = authres.AuthenticationResultsHeader.parse_value(
+                        header.value)
+                except Exception:
+                    continue
+                facts.trusted.extend(_passes(parsed.results))
+                if client is None:
+                    ip = helo = None
+                    for res in parsed.results:
+                        for prop in getattr(res, 'properties', ()):
+                            key = '%s.%s' % (prop.type, prop.name)
+                            if key in ('policy.iprev', 'smtp.remote-ip',
+                                       'smtp.client-ip') and not ip:
+                                ip = str(prop.value)
+                            elif key == 'smtp.helo' and not helo:
+                                helo = str(prop.value)
+                    if ip:
+                        client = ClientInfo(ip, helo, 'header')
+        return client
+
+    # -- SPF -----------------------------------------------------------------
+
+    def _check_spf(self, mail_from, client):
+        if mail_from is None:
+            return None
+        helo = (client.helo or '').strip() if client else ''
+        if mail_from == '':
+            identity, domain = 'helo', normalize_domain(helo)
+            if not domain or domain.startswith('[') or _is_ip(domain):
+                return SPFResult('none', domain, identity,
+                                 'null sender without a usable HELO name')
+        else:
+            identity, domain = 'mailfrom', _domain_of(mail_from)
+        if not domain:
+            return SPFResult('none', domain, identity, 'no domain to check')
+        ip = client.ip if client else None
+        if not ip or not _is_ip(ip):
+            return SPFResult('none', domain, identity, 'client IP unknown')
+        try:
+            result, _code, explanation = spf.query(
+                i=ip, s=mail_from, h=helo or domain,
+                receiver=self.settings.authserv_id,
+                timeout=self.settings.dns_timeout, querytime=0).check()
+        except Exception as exc:
+            return SPFResult('permerror', domain, identity,
+                             'SPF evaluation error: %s' % exc)
+        result = (result or 'none').lower()
+        if result not in ('pass', 'fail', 'softfail', 'neutral', 'none',
+                          'temperror', 'permerror'):
+            result = 'permerror'
+        return SPFResult(result, domain, identity, str(explanation or '')[:200])
+
+    # -- DKIM ----------------------------------------------------------------
+
+    def _new_signer(self, cls, raw):
+        signer = cls(raw, logger=_dkim_log, minkey=0,
+                     timeout=self.settings.dns_timeout)
+        signer.key_cache = self._keys
+        return signer
+
+    def _check_dkim(self, raw):
+        try:
+            signer = self._new_signer(_DKIM, raw)
+        except dkim.DKIMException as exc:
+            return [DKIMResult('permerror', '', '', 'unparsable message: %s' % exc)]
+        sigs = [y for x, y in signer.headers if x.lower() == b'dkim-signature']
+        results = []
+        now = time.time()
+        for idx, value in enumerate(sigs):
+            try:
+                tags = dkim.util.parse_tag_value(value)
+            except Exception as exc:
+                results.append(DKIMResult('permerror', '', '',
+                                          'unparsable signature: %s' % exc))
+                continue
+            domain = normalize_domain(_text(tags.get(b'd')))
+            selector = _text(tags.get(b's')).strip()
+            results.append(self._verify_signature(
+                signer, idx, tags, domain, selector, now))
+        return results
+
+    def _verify_signature(self, signer, idx, tags, domain, selector, now):
+        def res(result, reason):
+            return DKIMResult(result, domain, selector, reason)
+        x = tags.get(b'x')
+        if x is not None:
+            try:
+                if int(x) < now:
+                    return res('policy', 'signature expired (x=%s)' % _text(x))
+            except ValueError:
+                return res('permerror', 'invalid x= tag')
+        try:
+            ok = signer.verify(idx, dnsfunc=self.resolver.get_txt)
+        except DNSTempError as exc:
+            return res('temperror', 'key lookup failed: %s' % exc)
+        except dkim.ValidationError as exc:
+            msg = str(exc)
+            if 'body hash mismatch' in msg:
+                return res('fail', 'body hash mismatch')
+            return res('permerror', msg[:160])
+        except dkim.DKIMException as exc:
+            return res('permerror', str(exc)[:160])
+        except Exception as exc:
+            return res('permerror', 'verification error: %s' % type(exc).__name__)
+        if not ok:
+            if signer.key_error:
+                if getattr(signer, 'key_missing', False):
+                    return res('permerror', 'no key published for %s._domainkey.%s'
+                               % (selector, domain))
+                return res('permerror', signer.key_error[:160])
+            return res('fail', 'signature did not verify')
+        if signer.ktag == b'rsa' and signer.keysize < self.settings.min_key_bits:
+            return res('policy', 'key too small (%d bits)' % signer.keysize)
+        length = tags.get(b'l')
+        if length is not None:
+            try:
+                canon = CanonicalizationPolicy.from_c_value(
+                    tags.get(b'c', b'simple/simple'))
+                body_len = len(canon.canonicalize_body(signer.body))
+                if int(length) < body_len:
+                    return res('policy', 'l=%s leaves %d body bytes unsigned'
+                               % (int(length), body_len - int(length)))
+            except Exception:
+                return res('policy', 'invalid l= tag')
+        return res('pass', 'signature verified')
+
+    # -- ARC -----------------------------------------------------------------
+
+    def _check_arc(self, raw):
+        try:
+            arc = self._new_signer(_ARC, raw)
+            arc.minkey = self.settings.min_key_bits
+        except dkim.DKIMException as exc:
+            return ARCResult('fail', reason='unparsable message: %s' % exc)
+        try:
+            cv, results, why = arc.verify(dnsfunc=self.resolver.get_txt)
+        except DNSTempError as exc:
+            sealer = _newest_sealer(arc)
+            return ARCResult('fail', sealer, False, reason='DNS: %s' % exc,
+                             temperror=True)
+        except Exception as exc:
+            return ARCResult('fail', _newest_sealer(arc), False,
+                             reason='ARC error: %s' % exc)
+        sealer = (normalize_domain(_text(results[0].get('as-domain')))
+                  if results else _newest_sealer(arc))
+        if cv == dkim.CV_Pass:
+            result = 'pass'
+        elif cv == dkim.CV_None:
+            return ARCResult('none', sealer, False, reason=_text(why))
+        else:
+            result = 'fail'
+        trusted = result == 'pass' and sealer in self.trusted_sealers
+        if not trusted:
+            return ARCResult(result, sealer, False, reason=_text(why)[:160])
+        aar = _text(results[0].get('aar-value'))
+        dkim_domains, spf_domain, dmarc_domains = [], None, []
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse_value(
+                _AAR_INSTANCE.sub('', aar, count=1))
+            for method, domain in _passes(parsed.results):
+                if method == 'dkim':
+                    dkim_domains.append(domain)
+                elif method == 'spf' and spf_domain is None:
+                    spf_domain = domain
+                elif method == 'dmarc':
+                    dmarc_domains.append(domain)
+        except Exception:
+            pass
+        return ARCResult('pass', sealer, True, tuple(dkim_domains), spf_domain,
+                         tuple(dmarc_domains), reason='chain valid')
+
+    # -- DMARC -----------------------------------------------------------------
+
+    def _lookup_dmarc(self, domain, facts):
+        if not domain:
+            return
+        org = self.psl.org_domain(domain)
+        try:
+            policy = self._dmarc_record(domain, subdomain=False)
+            if policy is _NO_RECORD and org and org != domain:
+                policy = self._dmarc_record(org, subdomain=True)
+        except DNSTempError:
+            facts.dmarc_temperror = True
+            return
+        facts.dmarc_policy = None if policy is _NO_RECORD else policy
+
+    def _dmarc_record(self, domain, subdomain):
+        records = []
+        for rdata in self.resolver.lookup('_dmarc.' + domain, 'TXT'):
+            txt = b''.join(rdata.strings)
+            if txt[:8].lower().replace(b' ', b'') .startswith(b'v=dmarc1'):
+                records.append(txt)
+        if len(records) != 1:
+            return _NO_RECORD
+        tags = {}
+        for part in records[0].decode('ascii', 'replace').split(';'):
+            key, eq, val = part.partition('=')
+            if eq:
+                tags[key.strip().lower()] = val.strip().lower()
+        policy = tags.get('p')
+        if subdomain and tags.get('sp') in ('none', 'quarantine', 'reject'):
+            policy = tags['sp']
+        if policy not in ('none', 'quarantine', 'reject'):
+            return None
+        return policy
+
+    # -- status ----------------------------------------------------------------
+
+    def _status_from(self, address, facts):
+        domain = _domain_of(address)
+        spf_r = facts.spf
+        # PASS
+        if spf_r and spf_r.result == 'pass' and self.aligned(spf_r.domain, domain):
+            return Status.PASS, 'spf=pass %s %s aligned with From %s' % (
+                'smtp.helo' if spf_r.identity == 'helo' else 'smtp.mailfrom',
+                spf_r.domain, domain)
+        for sig in facts.dkim:
+            if sig.result == 'pass' and self.aligned(sig.domain, domain):
+                return Status.PASS, 'dkim=pass header.d=%s aligned with From %s' % (
+                    sig.domain, domain)
+        arc = facts.arc
+        if arc and arc.trusted:
+            hit = self._reported_pass(
+                domain, [('dmarc', d) for d in arc.dmarc_domains]
+                + [('dkim', d) for d in arc.dkim_domains]
+                + ([('spf', arc.spf_domain)] if arc.spf_domain else []))
+            if hit:
+                return Status.PASS, 'trusted ARC sealer %s reports %s=pass for %s (From %s)' % (
+                    arc.sealer, hit[0], hit[1], domain)
+        hit = self._reported_pass(domain, facts.trusted)
+        if hit:
+            return Status.PASS, 'trusted local Authentication-Results report %s=pass for %s (From %s)' % (
+                hit[0], hit[1], domain)
+        # TEMPERROR
+        if spf_r and spf_r.result == 'temperror' and self.aligned(spf_r.domain, domain):
+            return Status.TEMPERROR, 'DNS temporary error during SPF check of %s' % spf_r.domain
+        for sig in facts.dkim:
+            if sig.result == 'temperror' and self.aligned(sig.domain, domain):
+                return Status.TEMPERROR, 'DNS temporary error fetching DKIM key %s._domainkey.%s' % (
+                    sig.selector, sig.domain)
+        if arc and arc.temperror and arc.sealer in self.trusted_sealers:
+            return Status.TEMPERROR, 'DNS temporary error verifying ARC chain sealed by %s' % arc.sealer
+        if facts.dmarc_temperror:
+            return Status.TEMPERROR, 'DNS temporary error looking up the DMARC policy of %s' % domain
+        # FAIL
+        if spf_r and spf_r.result == 'fail' and self.aligned(spf_r.domain, domain):
+            return Status.FAIL, 'spf=fail for %s aligned with From %s' % (spf_r.domain, domain)
+        if facts.dmarc_policy in ('quarantine', 'reject'):
+            return Status.FAIL, ('From domain %s publishes DMARC p=%s and nothing aligned passes (%s)'
+                                 % (domain, facts.dmarc_policy, self._summary(facts)))
+        return Status.NONE, 'no aligned authentication for From %s (%s)' % (
+            domain, self._summary(facts))
+
+    def _reported_pass(self, domain, passes):
+        for method, reported in passes:
+            if method == 'dmarc':
+                if normalize_domain(reported) == domain:
+                    return method, reported
+            elif self.aligned(reported, domain):
+                return method, reported
+        return None
+
+    @staticmethod
+    def _summary(facts):
+        parts = ['spf=%s' % (facts.spf.result if facts.spf else 'none')]
+        if facts.dkim:
+            parts.extend('dkim=%s header.d=%s' % (d.result, d.domain or '?')
+                         for d in facts.dkim)
+        else:
+            parts.append('dkim=none')
+        if facts.arc:
+            parts.append('arc=%s' % facts.arc.result)
+        return ', '.join(parts)
+
+    def _status_mail_from(self, mail_from, from_address, from_status,
+                          from_reason, facts):
+        if mail_from is None:
+            return Status.NONE, 'envelope sender unknown'
+        if mail_from == '':
+            return Status.NONE, 'null envelope sender'
+        if mail_from == from_address:
+            return from_status, from_reason
+        domain = _domain_of(mail_from)
+        spf_r = facts.spf
+        if spf_r and spf_r.identity == 'mailfrom' and spf_r.result == 'pass':
+            return Status.PASS, 'spf=pass smtp.mailfrom=%s' % domain
+        for sig in facts.dkim:
+            if sig.result == 'pass' and self.aligned(sig.domain, domain):
+                return Status.PASS, 'dkim=pass header.d=%s aligned with envelope sender %s' % (
+                    sig.domain, domain)
+        if spf_r and spf_r.identity == 'mailfrom' and spf_r.result == 'temperror':
+            return Status.TEMPERROR, 'DNS temporary error during SPF check of %s' % domain
+        for sig in facts.dkim:
+            if sig.result == 'temperror' and self.aligned(sig.domain, domain):
+                return Status.TEMPERROR, 'DNS temporary error fetching DKIM key of %s' % sig.domain
+        if spf_r and spf_r.identity == 'mailfrom' and spf_r.result == 'fail':
+            return Status.FAIL, 'spf=fail smtp.mailfrom=%s' % domain
+        return Status.NONE, 'no authentication for envelope sender %s' % domain
+
+
+_NO_RECORD = object()
+
+
+def _passes(results):
+    """(method, domain) pairs for passing dkim/spf/dmarc clauses."""
+    out = []
+    for res in results:
+        method = getattr(res, 'method', None)
+        if getattr(res, 'result', None) != 'pass':
+            continue
+        props = {'%s.%s' % (p.type, p.name): str(p.value or '')
+                 for p in getattr(res, 'properties', ())}
+        if method == 'dkim':
+            domain = props.get('header.d') or _domain_of(props.get('header.i'))
+        elif method == 'spf':
+            domain = (_domain_of(props['smtp.mailfrom']) if props.get('smtp.mailfrom')
+                      else normalize_domain(props.get('smtp.helo')))
+        elif method == 'dmarc':
+            domain = props.get('header.from')
+            if domain and '@' in domain:
+                domain = _domain_of(domain)
+        else:
+            continue
+        domain = normalize_domain(domain)
+        if domain:
+            out.append((method, domain))
+    return out
+
+
+def _newest_sealer(arc):
+    best, sealer = -1, None
+    for name, value in getattr(arc, 'headers', ()):
+        if name.lower() != b'arc-seal':
+            continue
+        try:
+            tags = dkim.util.parse_tag_value(value)
+            instance = int(tags.get(b'i', b'0'))
+        except Exception:
+            continue
+        if instance > best:
+            best, sealer = instance, normalize_domain(_text(tags.get(b'd')))
+    return sealer
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text.strip('[]'))
+        return True
+    except ValueError:
+        return False
+
+
+def _norm_mail_from(mail_from):
+    if mail_from is None:
+        return None
+    if isinstance(mail_from, bytes):
+        mail_from = mail_from.decode('utf-8', 'replace')
+    mail_from = mail_from.strip()
+    if mail_from.startswith('<') and mail_from.endswith('>'):
+        mail_from = mail_from[1:-1].strip()
+    return mail_from.lower()
+
+
+def _fold(value, linesep, limit=78):
+    """Fold an A-R value at top-level '; ' separators (outside quotes and
+    comments) so that no line is needlessly long."""
+    pieces = []
+    depth = 0
+    quoted = False
+    escape = False
+    start = 0
+    for i, ch in enumerate(value):
+        if escape:
+            escape = False
+            continue
+        if ch == '\\':
+            escape = True
+        elif quoted:
+            if ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == '(':
+            depth += 1
+        elif ch == ')':
+            depth = max(0, depth - 1)
+        elif ch == ';' and depth == 0 and value[i + 1:i + 2] == ' ':
+            pieces.append(value[start:i + 1])
+            start = i + 2
+    pieces.append(value[start:])
+    sep = linesep.decode('ascii') + '\t'
+    return sep.join(pieces)

@@ -1,0 +1,169 @@
+# Copyright (C) 2026 The mailman_antibackscatter authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Parse the raw header block once, keeping byte offsets; Received parsing."""
+
+import email.utils
+import ipaddress
+import re
+
+__all__ = ['Header', 'parse_headers', 'parse_received', 'parse_address',
+           'parse_received_spf']
+
+
+class Header:
+    """One header field: name, unfolded str value and its raw byte span."""
+    __slots__ = ('name', 'lname', 'value', 'start', 'end')
+
+    def __init__(self, name, value, start, end):
+        self.name = name
+        self.lname = name.lower()
+        self.value = value
+        self.start = start
+        self.end = end
+
+    def __repr__(self):
+        return '<Header %s: %r>' % (self.name, self.value[:40])
+
+
+_FIELD_NAME = re.compile(rb'([\x21-\x39\x3b-\x7e]+)[ \t]*:')
+_UNFOLD = re.compile(r'\r?\n(?=[ \t])')
+
+
+def _decode(value):
+    try:
+        return value.decode('utf-8')
+    except UnicodeDecodeError:
+        return value.decode('latin-1')
+
+
+def parse_headers(raw):
+    """Return (headers, body_offset, linesep, problems).
+
+    headers: list of Header in order; body_offset: index of the first body
+    byte (len(raw) if there is no body); problems: list of strings describing
+    malformed lines (those lines are kept inside the previous header's span
+    so that the bytes are never lost).
+    """
+    headers = []
+    problems = []
+    linesep = b'\r\n' if b'\r\n' in raw[:4096] else b'\n'
+    pos = 0
+    n = len(raw)
+    current = None  # [name, start, value_start]
+    body_offset = n
+
+    def finish(end):
+        name, start, vstart = current
+        value = _UNFOLD.sub('', _decode(raw[vstart:end]).rstrip('\r\n'))
+        headers.append(Header(name, value.strip(), start, end))
+
+    while pos < n:
+        eol = raw.find(b'\n', pos)
+        line_end = n if eol < 0 else eol + 1
+        stripped = raw[pos:line_end].rstrip(b'\r\n')
+        if not stripped:
+            body_offset = line_end
+            break
+        if stripped[:1] in (b' ', b'\t'):
+            if current is None:
+                problems.append('continuation line before the first header')
+        else:
+            m = _FIELD_NAME.match(stripped)
+            if m is None:
+                if pos == 0 and stripped.startswith(b'From '):
+                    pos = line_end
+                    continue
+                problems.append('malformed header line %r' % stripped[:40])
+            else:
+                if current is not None:
+                    finish(pos)
+                current = [m.group(1).decode('ascii'), pos, pos + m.end()]
+        pos = line_end
+    if current is not None:
+        finish(pos)
+    return headers, body_offset, linesep, problems
+
+
+def parse_address(value):
+    """Return the single lowercased addr-spec in a From-like value or None."""
+    try:
+        pairs = email.utils.getaddresses([value])
+    except Exception:
+        return None
+    addrs = [addr for _name, addr in pairs if addr]
+    if len(addrs) != 1:
+        return None
+    addr = addrs[0].strip().lower()
+    local, at, domain = addr.rpartition('@')
+    if not at or not local or not domain or '.' not in domain.strip('.'):
+        return None
+    if any(c in domain for c in ' \t()<>[],;:\\"'):
+        return None
+    return addr
+
+
+# -- Received ----------------------------------------------------------------
+
+_FROM_CLAUSE = re.compile(r'^\s*from\s+(.*?)(?:\s+by\s+|;|$)', re.I | re.S)
+_BRACKET_IP = re.compile(r'\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]')
+_PAREN_IP = re.compile(r'\(\s*([0-9A-Fa-f:.]+)\s*\)')
+_HELO_EQ = re.compile(r'helo=([^\s()\[\]]+)', re.I)
+_COMMENTS = re.compile(r'\([^()]*\)')
+
+
+def _ip(text):
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+def parse_received(value):
+    """Return (ip, helo) of the connecting client recorded in a Received
+    value, or (None, None) if it does not record one."""
+    m = _FROM_CLAUSE.match(value)
+    if not m:
+        return None, None
+    clause = m.group(1)
+    ip = None
+    for candidate in _BRACKET_IP.findall(clause):
+        ip = _ip(candidate)
+        if ip:
+            break
+    if ip is None:
+        # Exchange: "from NAME (1.2.3.4)"
+        for candidate in _PAREN_IP.findall(clause):
+            ip = _ip(candidate)
+            if ip:
+                break
+    first = clause.split(None, 1)[0] if clause.split() else ''
+    helo = None
+    m_helo = _HELO_EQ.search(clause)
+    if m_helo:
+        # Exim records the HELO name as helo= when it differs.
+        helo = m_helo.group(1)
+    elif first and not first.startswith(('(', '[')):
+        helo = first
+    elif first.startswith('['):
+        helo = first  # address literal given as HELO
+    if ip is None and first.startswith('['):
+        ip = _ip(first.strip('[]').replace('IPv6:', '').replace('ipv6:', ''))
+    if helo:
+        helo = helo.rstrip(')')
+    return ip, helo or None
+
+
+_RSPF_RESULT = re.compile(r'^\s*([A-Za-z]+)')
+_RSPF_KV = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("[^"]*"|[^;\s]+)')
+
+
+def parse_received_spf(value):
+    """Return (result, {key: value}) for a Received-SPF value."""
+    m = _RSPF_RESULT.match(value)
+    result = m.group(1).lower() if m else ''
+    rest = _COMMENTS.sub(' ', value[m.end():] if m else value)
+    pairs = {k.lower(): v.strip('"') for k, v in _RSPF_KV.findall(rest)}
+    return result, pairs

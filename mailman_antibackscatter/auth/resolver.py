@@ -1,0 +1,192 @@
+# Copyright (C) 2026 The mailman_antibackscatter authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One caching, thread-safe DNS resolver with a per-message time budget."""
+
+import collections
+import contextlib
+import threading
+import time
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+
+__all__ = ['CachingResolver', 'DNSTempError']
+
+# Bounds applied to the TTLs we honour.
+MAX_TTL = 86400
+DEFAULT_NEGATIVE_TTL = 300
+
+_OK, _NXDOMAIN, _NODATA = 'ok', 'nxdomain', 'nodata'
+
+
+class DNSTempError(Exception):
+    """A temporary DNS failure (timeout, SERVFAIL, budget exhausted)."""
+
+
+class _Budget(threading.local):
+    deadline = None     # absolute time.monotonic() value, or None
+    exhausted = False   # set when a lookup was refused for lack of time
+
+
+class CachingResolver:
+    """Caching DNS resolver.
+
+    * honours TTLs, caches NXDOMAIN/NODATA using the SOA minimum (RFC 2308)
+    * LRU-bounded to ``cache_size`` RRsets, thread-safe
+    * temporary failures are never cached
+    * ``with resolver.budget(seconds):`` gives the current thread a total
+      time budget; lookups that miss the cache after it is spent raise
+      DNSTempError immediately.
+    """
+
+    def __init__(self, nameservers=(), cache_size=10000, timeout=5.0):
+        self._resolver = dns.resolver.Resolver(configure=not nameservers)
+        if nameservers:
+            self._resolver.nameservers = [
+                dns.nameserver.Do53Nameserver(host, int(port))
+                for host, port in nameservers]
+        self._resolver.cache = None
+        self._resolver.retry_servfail = False
+        self.timeout = timeout
+        self.cache_size = cache_size
+        self._cache = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._budget = _Budget()
+        self.queries_sent = 0
+        self.cache_hits = 0
+
+    # -- budget ----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def budget(self, seconds):
+        """Give the calling thread ``seconds`` of network time in total."""
+        state = self._budget
+        old = state.deadline, state.exhausted
+        state.deadline = time.monotonic() + seconds
+        state.exhausted = False
+        try:
+            yield state
+        finally:
+            state.deadline, state.exhausted = old
+
+    @property
+    def budget_exhausted(self):
+        return self._budget.exhausted
+
+    def clear(self):
+        with self._lock:
+            self._cache.clear()
+
+    def __len__(self):
+        return len(self._cache)
+
+    # -- lookups ---------------------------------------------------------
+
+    def lookup(self, name, rdtype):
+        """Return a tuple of rdata objects (empty for NXDOMAIN/NODATA).
+
+        Raises DNSTempError for timeouts, SERVFAIL and an exhausted budget.
+        """
+        if isinstance(name, bytes):
+            name = name.decode('ascii', 'replace')
+        if isinstance(rdtype, str):
+            rdtype = dns.rdatatype.from_text(rdtype)
+        key = (name.rstrip('.').lower(), int(rdtype))
+        now = time.monotonic()
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None:
+                if entry[0] > now:
+                    self._cache.move_to_end(key)
+                    self.cache_hits += 1
+                    return entry[2]
+                del self._cache[key]
+        kind, data, ttl = self._query(key[0], rdtype)
+        if ttl > 0:
+            with self._lock:
+                self._cache[key] = (time.monotonic() + min(ttl, MAX_TTL), kind, data)
+                self._cache.move_to_end(key)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return data
+
+    def _remaining(self):
+        deadline = self._budget.deadline
+        if deadline is None:
+            return self.timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self._budget.exhausted = True
+            raise DNSTempError('DNS time budget for this message exhausted')
+        return min(remaining, self.timeout) if self.timeout else remaining
+
+    def _query(self, name, rdtype):
+        lifetime = self._remaining()
+        with self._lock:
+            self.queries_sent += 1
+        try:
+            answer = self._resolver.resolve(
+                name + '.', rdtype, lifetime=lifetime,
+                raise_on_no_answer=False, search=False)
+        except dns.resolver.NXDOMAIN as exc:
+            return _NXDOMAIN, (), self._negative_ttl(exc.responses().values())
+        except dns.resolver.LifetimeTimeout as exc:
+            if self._budget.deadline is not None and \
+                    time.monotonic() >= self._budget.deadline:
+                self._budget.exhausted = True
+            raise DNSTempError('DNS timeout for %s/%s' % (
+                name, dns.rdatatype.to_text(rdtype))) from exc
+        except dns.resolver.NoNameservers as exc:
+            raise DNSTempError('DNS server failure for %s/%s' % (
+                name, dns.rdatatype.to_text(rdtype))) from exc
+        except dns.resolver.YXDOMAIN:
+            return _NXDOMAIN, (), DEFAULT_NEGATIVE_TTL
+        except dns.exception.DNSException as exc:
+            raise DNSTempError('DNS error for %s/%s: %s' % (
+                name, dns.rdatatype.to_text(rdtype), exc)) from exc
+        if answer.rrset is None:
+            return _NODATA, (), self._negative_ttl([answer.response])
+        return _OK, tuple(answer.rrset), answer.rrset.ttl
+
+    @staticmethod
+    def _negative_ttl(responses):
+        for response in responses:
+            if response is None:
+                continue
+            for rrset in response.authority:
+                if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+                    return min(rrset.ttl, rrset[0].minimum)
+        return DEFAULT_NEGATIVE_TTL
+
+    # -- adapters for pyspf and dkimpy ------------------------------------
+
+    def get_txt(self, name, timeout=5):
+        """dkimpy ``dnsfunc``: the TXT record as bytes, None when absent.
+
+        Raises DNSTempError (not a DKIMException, so it propagates out of
+        dkimpy's verify() and we can tell it from a missing key)."""
+        records = self.lookup(name, dns.rdatatype.TXT)
+        for rdata in records:
+            return b''.join(rdata.strings)
+        return None
+
+    def spf_lookup(self, name, qtype):
+        """pyspf ``DNSLookup`` contract: list of ((name, qtype), data)."""
+        out = []
+        for rdata in self.lookup(name, qtype):
+            if qtype in ('A', 'AAAA'):
+                out.append(((name, qtype), rdata.address))
+            elif qtype == 'MX':
+                out.append(((name, qtype),
+                            (rdata.preference, rdata.exchange.to_text(True))))
+            elif qtype == 'PTR':
+                out.append(((name, qtype), rdata.target.to_text(True)))
+            elif qtype in ('TXT', 'SPF'):
+                out.append(((name, qtype), tuple(rdata.strings)))
+        return out
