@@ -35,10 +35,12 @@ def incoming(dns, *, sender, to, subject='hello', body='Hi.\n', sign=False,
                                   source='xforward'))
     msg = email.message_from_bytes(authenticator.stamp(raw, verdict), Message)
     msg.set_unixfrom(envelope)
+    msg.original_size = len(raw)            # as Mailman's LMTP runner does
     return msg, verdict
 
 
 def enqueue(queue, mlist, msg, **msgdata):
+    msgdata.setdefault('original_size', len(msg.as_bytes()))
     config.switchboards[queue].enqueue(msg, listid=mlist.list_id, **msgdata)
 
 

@@ -100,6 +100,7 @@ def test_forged_member_post_is_held_quietly(mailman, dns):
     mlist.admin_immed_notify = False
     anne = getUtility(IUserManager).create_address('anne@example.org')
     mlist.subscribe(anne)
+    recipients_of('virgin')                     # the welcome message
     forged, _ = incoming(dns, sender='anne@example.org',
                          to='test@example.com', client=SPAMMER)
     run_incoming(mlist, forged)

@@ -1,0 +1,71 @@
+"""The configuration file: defaults, overrides, and bad values explained."""
+
+from configparser import ConfigParser
+from datetime import timedelta
+
+import pytest
+
+from mailman_antibackscatter.settings import (
+    SettingError, load_settings, parse_interval, parse_nameservers)
+
+
+def parser(text):
+    result = ConfigParser(interpolation=None)
+    result.read_string(text)
+    return result
+
+
+def test_shipped_defaults_are_protective():
+    settings = load_settings(None)
+    assert settings.enabled and settings.door_enabled
+    assert settings.answer == 'proven'
+    assert settings.reject_unproven == 'discard'
+    assert settings.forged_member == 'hold'
+    assert settings.owner_forged == 'discard'
+    assert settings.unproven_commands == 'ignore'
+    assert settings.authenticated_membership
+    assert settings.engine.alignment == 'relaxed'
+    assert settings.engine.nameservers == ()
+    assert settings.window == timedelta(days=1)
+    assert settings.problems == ()
+
+
+def test_site_file_overrides_only_what_it_names():
+    settings = load_settings(parser(
+        '[policy]\nreject_unproven: hold\n'
+        '[dns]\nnameservers: 127.0.0.1:5353, [::1]:53 192.0.2.1\n'
+        '[antibackscatter]\ntrusted_arc_sealers: Relay.Example.EDU.\n'))
+    assert settings.reject_unproven == 'hold'
+    assert settings.forged_member == 'hold'
+    assert settings.engine.nameservers == (
+        ('127.0.0.1', 5353), ('::1', 53), ('192.0.2.1', 53))
+    assert settings.engine.trusted_arc_sealers == {'relay.example.edu'}
+
+
+def test_bad_values_are_reported_and_defaults_kept():
+    settings = load_settings(parser(
+        '[policy]\nanswer: everybody\n[ratelimit]\nwindow: soon\n'
+        '[dns]\ntimeout: -1\n[nosuch]\nx: 1\n[door]\nworkerz: 3\n'))
+    assert settings.answer == 'proven'
+    assert settings.window == timedelta(days=1)
+    assert settings.engine.dns_timeout == 5
+    text = '\n'.join(settings.problems)
+    assert '[policy] answer' in text and 'everybody' in text
+    assert '[ratelimit] window' in text
+    assert '[dns] timeout' in text
+    assert 'unknown section [nosuch]' in text
+    assert 'unknown option [door] workerz' in text
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('1d', timedelta(days=1)), ('12h', timedelta(hours=12)),
+    ('30m', timedelta(minutes=30)), ('90', timedelta(seconds=90)),
+    ('2w', timedelta(weeks=2))])
+def test_intervals(text, expected):
+    assert parse_interval(text) == expected
+
+
+@pytest.mark.parametrize('text', ['host:99999', 'a:b:c', '[::1'])
+def test_bad_nameservers(text):
+    with pytest.raises(SettingError):
+        parse_nameservers(text)
