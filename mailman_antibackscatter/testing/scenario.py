@@ -44,6 +44,11 @@ def plugin_section(config_path):
             'configuration: {}\n').format(config_path)
 
 
+# The plugin's decisions in a log file of their own (docs/install.md).
+LOGGING_SECTION = (
+    '[logging.antibackscatter]\npath: antibackscatter.log\nlevel: info\n')
+
+
 class World:
     """DNS server + SMTP sink + Mailman with the plugin, all on 127.0.0.1."""
 
@@ -79,7 +84,8 @@ class World:
             p for p in (str(REPO_ROOT), os.environ.get('PYTHONPATH')) if p)
         self.mailman = MailmanInstance(
             self.root / 'mailman', smtp_port=self.sink.port,
-            plugin=plugin_text, extra_config=self.extra_config,
+            plugin=plugin_text,
+            extra_config=LOGGING_SECTION + self.extra_config,
             env={'PYTHONPATH': pythonpath})
         try:
             self.mailman.start()
