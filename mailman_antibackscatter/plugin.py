@@ -22,6 +22,29 @@ STOCK_RUNNER_CLASSES = {
     }
 
 
+def setup_logging(settings):
+    """Give the plugin's logger its own file in Mailman's log directory.
+
+    Mailman only configures the loggers its schema knows, so the plugin
+    does this itself.  WatchedFileHandler reopens the file after logrotate
+    moves it.
+    """
+    import logging.handlers
+    import os
+    log.setLevel(settings.log_level.upper())
+    if not settings.log_file:
+        return
+    path = os.path.join(config.LOG_DIR, settings.log_file)
+    for handler in log.handlers:
+        if getattr(handler, 'baseFilename', None) == os.path.abspath(path):
+            return
+    handler = logging.handlers.WatchedFileHandler(path, encoding='utf-8')
+    handler.setFormatter(logging.Formatter(
+        fmt=config.logging.root.format, datefmt=config.logging.root.datefmt))
+    log.addHandler(handler)
+    log.propagate = False
+
+
 def read_site_configuration(section):
     """The admin's configuration file as a ConfigParser, or None."""
     path = section.configuration.strip() if section is not None else ''
@@ -73,7 +96,13 @@ class AntiBackscatterPlugin:
 
     def pre_hook(self):
         section = getattr(config, 'plugin.' + self.name, None)
-        settings = load_settings(read_site_configuration(section))
+        site = read_site_configuration(section)
+        settings = load_settings(site)
+        setup_logging(settings)
+        if site is not None:
+            # Logged again now that the plugin's log file exists.
+            for problem in settings.problems:
+                log.error('configuration: %s', problem)
         runtime.configure(settings)
         if not settings.enabled:
             log.info('disabled by its configuration file')

@@ -31,6 +31,7 @@ CHOICES = {
     ('policy', 'forged_member'): ('hold', 'accept', 'discard'),
     ('policy', 'owner_forged'): ('discard', 'hold', 'forward'),
     ('policy', 'unproven_commands'): ('ignore', 'process'),
+    ('logging', 'level'): ('debug', 'info', 'warning', 'error'),
     ('policy', 'owner_notices'): (
         'not-forged', 'authenticated-only', 'immediate'),
 }
@@ -125,6 +126,8 @@ class SiteSettings:
     per_recipient: int
     per_domain: int
     window: timedelta
+    log_file: str
+    log_level: str
     problems: tuple = field(default=(), compare=False)
 
 
@@ -217,6 +220,8 @@ def load_settings(site_parser=None):
         per_recipient=get('ratelimit', 'per_recipient', _positive_int),
         per_domain=get('ratelimit', 'per_domain', _positive_int),
         window=get('ratelimit', 'window', parse_interval),
+        log_file=get('logging', 'file').strip(),
+        log_level=choice('logging', 'level'),
         problems=tuple(problems),
         )
     for problem in problems:

@@ -44,11 +44,6 @@ def plugin_section(config_path):
             'configuration: {}\n').format(config_path)
 
 
-# The plugin's decisions in a log file of their own (docs/install.md).
-LOGGING_SECTION = (
-    '[logging.antibackscatter]\npath: antibackscatter.log\nlevel: info\n')
-
-
 class World:
     """DNS server + SMTP sink + Mailman with the plugin, all on 127.0.0.1."""
 
@@ -85,7 +80,7 @@ class World:
         self.mailman = MailmanInstance(
             self.root / 'mailman', smtp_port=self.sink.port,
             plugin=plugin_text,
-            extra_config=LOGGING_SECTION + self.extra_config,
+            extra_config=self.extra_config,
             env={'PYTHONPATH': pythonpath})
         try:
             self.mailman.start()

@@ -124,9 +124,13 @@ def test_acknowledgement_and_forged_member(world, lists):
     world.send(sender=ANNE, to=address('ack'), sign=True,
                subject='authentic member post')
     world.sink.wait_for(lambda d: ANNE in d.rcpt_tos
-                        and b'authentic member post' in d.data
-                        and b'acknowledge' in d.data.lower())
+                        and b'post acknowledgment' in d.data.lower())
+    world.sink.wait_for(lambda d: ANNE in d.rcpt_tos
+                        and b'authentic member post' in d.data)
     settle(world)
+    acks = [d for d in world.sent_to(ANNE)
+            if b'post acknowledgment' in d.data.lower()]
+    assert len(acks) == 1, [d.summary() for d in acks]
     forged = [d for d in world.sink.deliveries
               if b'forged member post' in d.data
               and address('ack-owner') not in d.rcpt_tos]
@@ -205,3 +209,26 @@ def test_dns_outage_loses_nothing(world, lists):
     # The command was deferred at the door, so the MTA keeps and retries it.
     (code, _text), = replies.values()
     assert code == 451, replies
+
+
+def test_without_xforward_the_received_chain_names_the_client(world, lists):
+    """An MTA without XFORWARD: the door reads the client from Received."""
+    world.send(sender=VICTIM, to=address('cmd-request'), client=SPAMMER,
+               subject='help', xforward=False)
+    world.send(sender=BOB, to=address('cmd-request'), sign=False,
+               subject='help', xforward=False)       # SPF alone proves bob
+    world.sink.wait_for(lambda d: BOB in d.rcpt_tos
+                        and b'help' in d.data.lower())
+    settle(world)
+    assert world.sent_to(VICTIM) == []
+
+
+def test_forged_authentication_results_are_not_trusted(world, lists):
+    """A spammer's own A-R header under our authserv-id changes nothing."""
+    forged_ar = ('Authentication-Results: mail.lists.example.net; '
+                 'dmarc=pass header.from=victim.example; '
+                 'x-antibackscatter=pass policy.state=AAAA')
+    world.send(sender=VICTIM, to=address('cmd-request'), client=SPAMMER,
+               subject='help', headers=[forged_ar])
+    settle(world)
+    assert world.sent_to(VICTIM) == []
