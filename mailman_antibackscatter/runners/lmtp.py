@@ -120,7 +120,8 @@ class AuthenticatingLMTPHandler(LMTPHandler):
             log.exception('door: authentication crashed; message queued '
                           'without a verdict (treated as not proven)')
             return await super().handle_DATA(server, session, envelope)
-        log.info('door: mail-from=<%s> from=%s client=%s verdict=%s (%s)',
+        log.info('door: message-id=%s mail-from=<%s> from=%s client=%s '
+                 'verdict=%s why="%s"', message_id_of(raw),
                  envelope.mail_from or '', verdict.from_address or '-',
                  verdict.client.ip if verdict.client else '-',
                  verdict.status.value, verdict.reason)
@@ -151,6 +152,14 @@ class AuthenticatingLMTPHandler(LMTPHandler):
         for is_deferred in deferred:
             merged.append(ERR_451_DNS if is_deferred else next(delivered))
         return '\r\n'.join(merged)
+
+
+def message_id_of(raw):
+    """The Message-ID for the log, read cheaply from the header block."""
+    match = re.search(rb'^message-id:[ \t]*(<[^>\r\n]{1,250}>)',
+                      raw.split(b'\r\n\r\n', 1)[0].split(b'\n\n', 1)[0],
+                      re.IGNORECASE | re.MULTILINE)
+    return match.group(1).decode('ascii', 'replace') if match else '-'
 
 
 def is_command_address(address):
