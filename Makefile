@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-component test-e2e bench venv clean
+.PHONY: demo test test-unit test-component test-e2e bench bench-quick venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,9 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/auth.py
+
+bench-quick: $(STAMP)
+	$(PY) bench/auth.py --quick
 
 clean:
 	rm -rf $(VENV) *.egg-info
