@@ -1,4 +1,4 @@
-"""One real Mailman with the plugin, a DNS server and an SMTP sink per module."""
+"""One real Mailman with the plugin, a DNS server and an SMTP sink per run."""
 
 import pytest
 
@@ -9,7 +9,7 @@ from mailman_antibackscatter.testing.scenario import World
 SITE_OPTIONS = '[ratelimit]\nper_recipient: 200\nper_domain: 1000\n'
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def world(tmp_path_factory):
     instance = World(tmp_path_factory.mktemp('world'),
                      site_options=SITE_OPTIONS)
