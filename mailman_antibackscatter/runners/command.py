@@ -4,16 +4,30 @@ A forged From must not subscribe, unsubscribe or change anybody, and must not
 receive a reply.  Commands from a sender that is not proven are ignored
 (logged and counted).  When DNS trouble prevented a decision (and the door
 did not defer the message), the message is moved to the shunt queue, so it
-is not lost and `mailman unshunt` can retry it once DNS works again.
+is not lost; `mailman unshunt` brings it back here, and it is authenticated
+again (SPF with the recorded client, DKIM over Mailman's copy of the message)
+before anything is decided.
 """
 
 from mailman.config import config
 from mailman.runners.command import CommandRunner
 from mailman_antibackscatter import decisions
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.runtime import get_settings
-from mailman_antibackscatter.trigger import current
+from mailman_antibackscatter.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.trigger import (
+    MSGDATA_KEY, Trigger, answering, current)
 from public import public
+
+RETRY_KEY = 'antibackscatter_retry'
+
+
+def reauthenticated(trigger, msg, msgdata):
+    """A fresh trigger for a message that was shunted for DNS trouble."""
+    verdict = get_authenticator().authenticate(
+        msg.as_bytes(), msg.get_unixfrom(), trigger.verdict.client)
+    msgdata[MSGDATA_KEY] = verdict.to_dict()
+    return Trigger(trigger.list_id, trigger.message_id, verdict,
+                   trigger.where + ':retry')
 
 
 @public
@@ -26,6 +40,15 @@ class AuthenticatedCommandRunner(CommandRunner):
         if (not settings.enabled or trigger is None
                 or settings.unproven_commands == 'process'):
             return super()._dispose(mlist, msg, msgdata)
+        if (trigger.verdict is not None and msgdata.pop(RETRY_KEY, False)
+                and trigger.verdict.status_for(msg.sender)
+                is Status.TEMPERROR):
+            trigger = reauthenticated(trigger, msg, msgdata)
+            with answering(trigger):
+                return self._decide(trigger, mlist, msg, msgdata)
+        return self._decide(trigger, mlist, msg, msgdata)
+
+    def _decide(self, trigger, mlist, msg, msgdata):
         status = trigger.status_for(msg.sender)
         if status is Status.PASS:
             return super()._dispose(mlist, msg, msgdata)
@@ -34,7 +57,8 @@ class AuthenticatedCommandRunner(CommandRunner):
                 'command-held-temperror', list_id=mlist.list_id,
                 message_id=msg.get('message-id', ''), verdict=trigger.verdict,
                 action='shunt', detail='retry with `mailman unshunt`')
-            msgdata.pop('antibackscatter_verdict', None)
+            msgdata[RETRY_KEY] = True
+            msgdata['whichq'] = 'command'
             config.switchboards['shunt'].enqueue(msg, msgdata)
             return False
         decisions.record(

@@ -110,3 +110,28 @@ def test_moderator_reject_reads_the_held_verdict(mailman, dns):
         # plugin rebound it.
         moderator.handle_message(mlist, request.id, Action.reject, 'No spam')
     assert [r for r, _ in recipients_of('virgin')] == [{'bob@example.org'}]
+
+
+def test_dns_trouble_shunts_a_command_and_unshunt_retries_it(mailman, dns):
+    from mailman.config import config
+    mlist = create_list('test@example.com')
+    dns.add('slow.example', 'TXT', 'v=spf1 ip4:192.0.2.0/24 -all')
+    dns.blackhole('slow.example')
+    try:
+        msg, verdict = incoming(dns, sender='sam@slow.example',
+                                to='test-request@example.com',
+                                subject='help')
+    finally:
+        dns.clear_faults()
+    assert verdict.status.value == 'temperror'
+    run(AuthenticatedCommandRunner, 'command', mlist, msg,
+        subaddress='request', to_request=True)
+    assert recipients_of('virgin') == []
+    shunted = get_queue_messages('shunt')
+    assert len(shunted) == 1
+    # What `mailman unshunt` does: back to the queue it came from.
+    item = shunted[0]
+    config.switchboards[item.msgdata['whichq']].enqueue(
+        item.msg, item.msgdata)
+    make_testable_runner(AuthenticatedCommandRunner, 'command').run()
+    assert [r for r, _ in recipients_of('virgin')] == [{'sam@slow.example'}]
