@@ -237,7 +237,8 @@ class MailmanInstance:
         if self.plugin:
             parts.append('# --- plugin ---\n' + self.plugin.strip() + '\n\n')
         if self.extra_config:
-            parts.append('# --- extra ---\n' + self.extra_config.strip() + '\n')
+            parts.append(
+                '# --- extra ---\n' + self.extra_config.strip() + '\n')
         return ''.join(parts)
 
     def _write_config(self) -> None:
@@ -663,7 +664,10 @@ class MailmanInstance:
         return busy
 
     def wait_idle(self, timeout: float = 30, quiet: float = 1.0) -> None:
-        """Wait until no queue (but shunt, bad, retry) has work for ``quiet`` s."""
+        """Wait until no queue has work for ``quiet`` seconds in a row.
+
+        shunt, bad and retry are not waited on (see queue_files()).
+        """
         deadline = time.monotonic() + timeout
         quiet_since: Optional[float] = None
         busy: list = []
