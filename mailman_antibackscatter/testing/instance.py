@@ -18,6 +18,7 @@ interfaces, so the tests run the same code paths as production.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -313,12 +314,22 @@ class MailmanInstance:
         began = time.monotonic()
         self._pick_ports()
         self._write_config()
+        # A previous run on this root that was killed leaves its pid file
+        # and master lock behind; `start --force` breaks a stale lock (it
+        # still refuses when a master is really running).
+        leftover = self._instance_pids()
+        if leftover:
+            raise MailmanStartError(
+                'processes of an earlier run under {} still live: {}'.format(
+                    self.root, leftover))
+        with contextlib.suppress(OSError):
+            (self.var_dir / 'master.pid').unlink()
         start_log = self.log_dir / 'start.out'
         with open(start_log, 'ab') as out:
             # `mailman start` forks a daemon that inherits our descriptors:
             # redirect all three, or whoever reads the pipes would hang.
             proc = subprocess.Popen(
-                self._cli_args('start'), stdin=subprocess.DEVNULL,
+                self._cli_args('start', '--force'), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT,
                 env=self._process_env(), cwd=str(self.root))
         self._started = True
