@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import signal
 import smtplib
 import socket
@@ -123,7 +124,6 @@ class MailmanInstance:
     """
 
     admin_user = 'restadmin'
-    admin_pass = 'restpass'
 
     def __init__(self, root: Union[str, Path], *, smtp_port: int,
                  lmtp_port: int = 0, rest_port: int = 0,
@@ -148,6 +148,9 @@ class MailmanInstance:
                 '(master drops them): {}'.format(', '.join(dropped)),
                 stacklevel=2)
         self.site_owner = site_owner
+        # A password of our own: if another instance grabbed our free REST
+        # port first, its 401 keeps start() from mistaking it for ours.
+        self.admin_pass = 'restpass-' + secrets.token_hex(6)
         self.var_dir = self.root / 'var'
         self.config_path = self.root / 'mailman.cfg'
         self.gunicorn_config_path = self.root / 'gunicorn.cfg'
