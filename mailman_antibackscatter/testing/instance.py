@@ -18,8 +18,10 @@ interfaces, so the tests run the same code paths as production.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 import signal
 import smtplib
 import socket
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -50,6 +53,12 @@ _TAG_VARIABLE = 'MAILMAN_ANTIBACKSCATTER_TEST_INSTANCE'
 # Runners whose queue we wait on get a short sleep so that tests are fast.
 _FAST_RUNNERS = ('in', 'command', 'pipeline', 'virgin', 'out')
 _FAST_SLEEP = '0.25s'
+
+# What bin/master passes on to runners (its PRESERVE_ENVS, roughly).
+_RUNNER_ENV_PREFIXES = ('PYTHON', 'LC_')
+_RUNNER_ENV_NAMES = frozenset({
+    'COVERAGE_PROCESS_START', 'LANG', 'LANGUAGE', 'LOCALE_ARCHIVE',
+    'MAILMAN_EXTRA_TESTING_CFG', 'MAILMAN_VAR_DIR'})
 
 
 class MailmanStartError(RuntimeError):
@@ -104,10 +113,17 @@ def _normalise_data(raw: bytes) -> bytes:
 
 
 class MailmanInstance:
-    """A Mailman 3 instance under ``root`` (config in root/mailman.cfg)."""
+    """A Mailman 3 instance under ``root`` (config in root/mailman.cfg).
+
+    ``env`` is added to the environment of ``mailman start``/CLI commands.
+    Beware: Mailman's master passes only a fixed list of variables on to
+    the runners (PYTHONPATH, PYTHON*, LANG/LC_*, MAILMAN_VAR_DIR, ...; see
+    ``PRESERVE_ENVS`` in mailman/bin/master.py).  Anything else reaches the
+    master and CLI commands but not the runners; put such settings into
+    the configuration (``plugin``/``extra_config``) instead.
+    """
 
     admin_user = 'restadmin'
-    admin_pass = 'restpass'
 
     def __init__(self, root: Union[str, Path], *, smtp_port: int,
                  lmtp_port: int = 0, rest_port: int = 0,
@@ -123,7 +139,18 @@ class MailmanInstance:
         self.plugin = plugin
         self.extra_config = extra_config
         self.env = dict(env or {})
+        dropped = sorted(key for key in self.env
+                         if not key.startswith(_RUNNER_ENV_PREFIXES)
+                         and key not in _RUNNER_ENV_NAMES)
+        if dropped:
+            warnings.warn(
+                'Mailman runners will not see these environment variables '
+                '(master drops them): {}'.format(', '.join(dropped)),
+                stacklevel=2)
         self.site_owner = site_owner
+        # A password of our own: if another instance grabbed our free REST
+        # port first, its 401 keeps start() from mistaking it for ours.
+        self.admin_pass = 'restpass-' + secrets.token_hex(6)
         self.var_dir = self.root / 'var'
         self.config_path = self.root / 'mailman.cfg'
         self.gunicorn_config_path = self.root / 'gunicorn.cfg'
@@ -214,7 +241,8 @@ class MailmanInstance:
         if self.plugin:
             parts.append('# --- plugin ---\n' + self.plugin.strip() + '\n\n')
         if self.extra_config:
-            parts.append('# --- extra ---\n' + self.extra_config.strip() + '\n')
+            parts.append(
+                '# --- extra ---\n' + self.extra_config.strip() + '\n')
         return ''.join(parts)
 
     def _write_config(self) -> None:
@@ -289,12 +317,22 @@ class MailmanInstance:
         began = time.monotonic()
         self._pick_ports()
         self._write_config()
+        # A previous run on this root that was killed leaves its pid file
+        # and master lock behind; `start --force` breaks a stale lock (it
+        # still refuses when a master is really running).
+        leftover = self._instance_pids()
+        if leftover:
+            raise MailmanStartError(
+                'processes of an earlier run under {} still live: {}'.format(
+                    self.root, leftover))
+        with contextlib.suppress(OSError):
+            (self.var_dir / 'master.pid').unlink()
         start_log = self.log_dir / 'start.out'
         with open(start_log, 'ab') as out:
             # `mailman start` forks a daemon that inherits our descriptors:
             # redirect all three, or whoever reads the pipes would hang.
             proc = subprocess.Popen(
-                self._cli_args('start'), stdin=subprocess.DEVNULL,
+                self._cli_args('start', '--force'), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT,
                 env=self._process_env(), cwd=str(self.root))
         self._started = True
@@ -319,7 +357,7 @@ class MailmanInstance:
                     raise MailmanStartError('the master process exited')
                 if (self._master_pid is None
                         and time.monotonic() - began > 15
-                        and not self._tagged_pids()):
+                        and not self._instance_pids()):
                     raise MailmanStartError('no Mailman process is running')
                 time.sleep(0.2)
             else:
@@ -359,25 +397,40 @@ class MailmanInstance:
                 sections.append('--- tail of {} ---\n{}'.format(path, tail))
         return '\n'.join(sections)
 
-    def _tagged_pids(self) -> list:
+    def _instance_pids(self) -> list:
         """PIDs of live processes that belong to this instance.
 
-        Every Mailman process we start carries our tag variable in its
-        environment (the master passes its environment to the runners, the
-        REST runner to its gunicorn workers).
+        A process belongs to us if any of these holds:
+
+        - its command line names our config file (``-C <root>/mailman.cfg``:
+          the master, every runner, the gunicorn workers forked by the REST
+          runner);
+        - its environment carries our tag variable (``mailman start`` and
+          the master; the master does *not* pass it on to runners, it only
+          keeps a fixed list of variables);
+        - its session is the master's (``mailman start`` calls setsid()).
         """
-        needle = '{}={}'.format(_TAG_VARIABLE, self.root).encode()
+        config_arg = b'\0' + str(self.config_path).encode() + b'\0'
+        tag = '{}={}'.format(_TAG_VARIABLE, self.root).encode()
+        master = self._master_pid
         pids = []
         for entry in os.listdir('/proc'):
             if not entry.isdigit() or int(entry) == os.getpid():
                 continue
+            pid = int(entry)
+            ours = False
             try:
-                with open('/proc/{}/environ'.format(entry), 'rb') as fp:
-                    environ = fp.read().split(b'\0')
+                with open('/proc/{}/cmdline'.format(pid), 'rb') as fp:
+                    ours = config_arg in b'\0' + fp.read()
+                if not ours and master is not None:
+                    ours = _session(pid) == master
+                if not ours:
+                    with open('/proc/{}/environ'.format(pid), 'rb') as fp:
+                        ours = tag in fp.read().split(b'\0')
             except OSError:
                 continue
-            if needle in environ and _alive(int(entry)):
-                pids.append(int(entry))
+            if ours and _alive(pid):
+                pids.append(pid)
         return pids
 
     def stop(self, timeout: float = 30) -> None:
@@ -385,7 +438,8 @@ class MailmanInstance:
         if not self._started:
             return
         began = time.monotonic()
-        master = self._master_pid or self._read_master_pid()
+        master = self._master_pid = (self._master_pid
+                                     or self._read_master_pid())
         try:
             if master is not None and _alive(master):
                 try:
@@ -394,14 +448,14 @@ class MailmanInstance:
                     pass
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline:
-                    if not _alive(master) and not self._tagged_pids():
+                    if not _alive(master) and not self._instance_pids():
                         break
                     time.sleep(0.1)
         finally:
             # Whatever is left (a hung runner, a start that never wrote its
             # pid file, gunicorn workers): terminate, then kill.
-            # (Only processes carrying our tag: a stale pid is never hit.)
-            leftovers = self._tagged_pids()
+            # (Only processes identified as ours: never a recycled pid.)
+            leftovers = self._instance_pids()
             if leftovers:
                 _signal_all(leftovers, signal.SIGTERM)
                 deadline = time.monotonic() + 3
@@ -416,7 +470,7 @@ class MailmanInstance:
                         os.killpg(master, signal.SIGKILL)
                     except OSError:
                         pass
-                _signal_all(self._tagged_pids() + leftovers, signal.SIGKILL)
+                _signal_all(self._instance_pids() + leftovers, signal.SIGKILL)
                 deadline = time.monotonic() + 5
                 while time.monotonic() < deadline and any(
                         _alive(pid) for pid in leftovers):
@@ -624,7 +678,10 @@ class MailmanInstance:
         return busy
 
     def wait_idle(self, timeout: float = 30, quiet: float = 1.0) -> None:
-        """Wait until no queue (but shunt, bad, retry) has work for ``quiet`` s."""
+        """Wait until no queue has work for ``quiet`` seconds in a row.
+
+        shunt, bad and retry are not waited on (see queue_files()).
+        """
         deadline = time.monotonic() + timeout
         quiet_since: Optional[float] = None
         busy: list = []
@@ -664,6 +721,14 @@ def _alive(pid: int) -> bool:
     # The state follows the parenthesised command name.
     state = stat[stat.rfind(b')') + 2:][:1]
     return state not in (b'Z', b'X', b'')
+
+
+def _session(pid: int) -> Optional[int]:
+    """The session id of ``pid`` (field 6 of /proc/PID/stat)."""
+    with open('/proc/{}/stat'.format(pid), 'rb') as fp:
+        stat = fp.read()
+    fields = stat[stat.rfind(b')') + 2:].split()
+    return int(fields[3])
 
 
 def _pgid(pid: int) -> Optional[int]:

@@ -67,8 +67,8 @@ class _Handler:
 
     async def handle_DATA(self, server, session, envelope):
         data = envelope.original_content or envelope.content
-        if isinstance(data, str):            # decode_data=True was not asked for,
-            data = data.encode('utf-8', 'surrogateescape')   # but be safe.
+        if isinstance(data, str):       # only with decode_data=True
+            data = data.encode('utf-8', 'surrogateescape')
         mail_from = envelope.mail_from or ''
         # aiosmtpd gives '<>' as '' already; normalise anyway.
         if mail_from == '<>':

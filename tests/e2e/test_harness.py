@@ -10,9 +10,11 @@ first and third of these around.
 import uuid
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
 
-from mailman_antibackscatter.testing.instance import MailmanInstance
-from mailman_antibackscatter.testing.smtpsink import SMTPSink
+from mailman_antibackscatter.testing.instance import MailmanInstance, xtext
+from mailman_antibackscatter.testing.smtpsink import SMTPSink, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -158,3 +160,74 @@ def test_cli_and_logs(stack):
     assert 'runner started' in mm.log('mailman')
     assert mm.log('no-such-log') == ''
     assert (mm.var_dir / 'logs' / 'smtp.log').exists()
+
+
+# -- inject() itself, against a fake LMTP server that speaks XFORWARD ------
+
+class _XForwardLMTP(LMTP):
+    async def smtp_XFORWARD(self, arg):
+        self.event_handler.xforward.append(arg)
+        await self.push('250 2.0.0 Ok')
+
+
+class _RecordingHandler:
+    def __init__(self):
+        self.xforward, self.envelopes = [], []
+
+    async def handle_EHLO(self, server, session, envelope, hostname,
+                          responses):
+        session.host_name = hostname
+        return responses[:-1] + [
+            '250-XFORWARD NAME ADDR PROTO HELO SOURCE', responses[-1]]
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address.startswith('bad'):
+            return '550 5.1.1 no such user'
+        envelope.rcpt_tos.append(address)
+        return '250 2.1.5 Ok'
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        # LMTP: one status line per accepted recipient.
+        return '\r\n'.join('250 2.0.0 Ok {}'.format(rcpt)
+                            for rcpt in envelope.rcpt_tos)
+
+
+class _LMTPController(Controller):
+    def factory(self):
+        return _XForwardLMTP(self.handler)
+
+
+def test_xtext():
+    assert xtext('mx.example.org') == 'mx.example.org'
+    assert xtext('a b+c=d') == 'a+20b+2Bc+3Dd'
+    assert xtext('caf\u00e9') == 'caf+C3+A9'
+
+
+def test_inject_speaks_postfix_lmtp(tmp_path):
+    handler = _RecordingHandler()
+    controller = _LMTPController(handler, hostname='127.0.0.1',
+                                 port=free_port())
+    controller.start()
+    try:
+        mm = MailmanInstance(tmp_path, smtp_port=1,
+                             lmtp_port=controller.port)
+        raw = b'From: a@example.org\nSubject: dots\n\n.leading dot\nend\n'
+        replies = mm.inject(
+            raw, mail_from='', rcpt_to=['one@x.example', 'bad@x.example',
+                                        'two@x.example'],
+            xforward={'name': 'mx.example.org', 'addr': '192.0.2.1',
+                      'helo': 'helo with space', 'port': '25'})
+    finally:
+        controller.stop()
+    assert replies == {'one@x.example': (250, b'2.0.0 Ok one@x.example'),
+                       'bad@x.example': (550, b'5.1.1 no such user'),
+                       'two@x.example': (250, b'2.0.0 Ok two@x.example')}
+    # PORT was not advertised, so it is not sent; PROTO/SOURCE default.
+    assert handler.xforward == [
+        'NAME=mx.example.org ADDR=192.0.2.1 HELO=helo+20with+20space '
+        'PROTO=ESMTP SOURCE=REMOTE']
+    (envelope,) = handler.envelopes
+    assert envelope.mail_from == '<>' or envelope.mail_from == ''
+    assert envelope.content == (b'From: a@example.org\r\nSubject: dots\r\n'
+                                b'\r\n.leading dot\r\nend\r\n')
