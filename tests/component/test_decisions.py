@@ -135,3 +135,21 @@ def test_dns_trouble_shunts_a_command_and_unshunt_retries_it(mailman, dns):
         item.msg, item.msgdata)
     make_testable_runner(AuthenticatedCommandRunner, 'command').run()
     assert [r for r, _ in recipients_of('virgin')] == [{'sam@slow.example'}]
+
+
+def test_content_filter_reject_bounces_only_to_a_proven_member(mailman, dns):
+    """Path 2b: RejectMessage raised in the pipeline (filter_action=reject)."""
+    from mailman.interfaces.action import FilterAction
+    from mailman.runners.pipeline import PipelineRunner
+    mlist = create_list('test@example.com')
+    mlist.filter_content = True
+    mlist.filter_action = FilterAction.reject
+    mlist.filter_types = ['text/html']
+    html = ['MIME-Version: 1.0', 'Content-Type: text/html']
+    for sender, kws in (('someone@plain.example', {}),
+                        ('bob@example.org', dict(sign=True))):
+        msg, _ = incoming(dns, sender=sender, to='test@example.com',
+                          body='<p>hi</p>\n', headers=html, **kws)
+        run(PipelineRunner, 'pipeline', mlist, msg, to_list=True)
+    assert [r for r, _ in recipients_of('virgin')] == [{'bob@example.org'}]
+    assert reasons(mlist) == {'answer-suppressed-none': 1}
