@@ -68,6 +68,11 @@ def _printable(text):
     return re.sub(r'[^\x20-\x7e]', '?', text or '')
 
 
+def _pvalue(text):
+    """A property value authres can always parse back unquoted."""
+    return re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]", '?', text or '') or 'unknown'
+
+
 def _comment(text):
     return re.sub(r'[()\\]', '', _printable(text))
 
@@ -177,12 +182,12 @@ class Verdict:
             props = []
             if self.spf.identity == 'helo':
                 props.append(authres.core.AuthenticationResultProperty(
-                    'smtp', 'helo', self.spf.domain))
+                    'smtp', 'helo', _pvalue(self.spf.domain)))
             else:
                 props.append(authres.core.AuthenticationResultProperty(
-                    'smtp', 'mailfrom', self.mail_from or self.spf.domain))
+                    'smtp', 'mailfrom', _pvalue(self.mail_from or self.spf.domain)))
             results.append(authres.result(
-                'spf', result=self.spf.result, result_comment=client_comment,
+                'spf', result=_pvalue(self.spf.result), result_comment=client_comment,
                 properties=props))
         else:
             results.append(authres.result(
@@ -191,12 +196,12 @@ class Verdict:
         if self.dkim:
             for sig in self.dkim:
                 props = [authres.core.AuthenticationResultProperty(
-                    'header', 'd', sig.domain or 'invalid')]
+                    'header', 'd', _pvalue(sig.domain))]
                 if sig.selector:
                     props.append(authres.core.AuthenticationResultProperty(
-                        'header', 's', sig.selector))
+                        'header', 's', _pvalue(sig.selector)))
                 results.append(authres.result(
-                    'dkim', result=sig.result,
+                    'dkim', result=_pvalue(sig.result),
                     result_comment=_comment(sig.reason) if sig.result != 'pass' and sig.reason else None,
                     properties=props))
         else:
@@ -207,7 +212,7 @@ class Verdict:
             comment = None
             if self.arc.sealer:
                 props.append(authres.core.AuthenticationResultProperty(
-                    'header', 'as-d', self.arc.sealer))
+                    'header', 'as-d', _pvalue(self.arc.sealer)))
                 comment = 'trusted sealer' if self.arc.trusted else 'untrusted sealer'
             results.append(authres.result(
                 'arc', result=self.arc.result, result_comment=comment,
@@ -218,7 +223,7 @@ class Verdict:
         if self.from_address:
             domain = self.from_address.rpartition('@')[2]
             props = [authres.core.AuthenticationResultProperty(
-                'header', 'from', domain)]
+                'header', 'from', _pvalue(domain))]
             if self.dmarc_policy:
                 props.append(authres.core.AuthenticationResultProperty(
                     'policy', 'dmarc', self.dmarc_policy))

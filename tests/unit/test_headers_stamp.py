@@ -193,6 +193,20 @@ def test_bad_input_never_raises(auth, raw, why):
         assert v.from_address is None and v.status == Status.NONE
         assert why in v.reason
     assert auth.stamp(raw, v).startswith(b'Authentication-Results: ')
+    value = v.authentication_results('lists.example.net')
+    assert Verdict.from_authentication_results(value, 'lists.example.net') == v
+
+
+def test_odd_values_survive_round_trip():
+    from mailman_antibackscatter.auth import DKIMResult, SPFResult
+    v = Verdict(from_address='"odd; (user)"@example.com', mail_from='x y@ex;ample',
+                client=ClientInfo('2001:db8::1', 'h(e)lo; "x"', 'received'),
+                spf=SPFResult('fail', 'ex;ample', 'mailfrom', 'r"e\\ason'),
+                dkim=(DKIMResult('fail', 'd (x).example', 's 1;', 'why "not"'),),
+                from_status=Status.FAIL, reason='caf\xe9 "quoted" \\ (paren); semi')
+    value = v.authentication_results('lists.example.net')
+    back = Verdict.from_authentication_results(value, 'lists.example.net')
+    assert back == v and back.status_for('"ODD; (user)"@example.com') == Status.FAIL
 
 
 def test_eight_bit_message_with_signature(auth, signed):
