@@ -27,6 +27,10 @@ __all__ = ['Authenticator', 'EngineSettings']
 
 log = logging.getLogger('mailman_antibackscatter.auth')
 
+# Signatures beyond this many are not verified (each one costs a DNS lookup
+# and a pass over the body); they are reported with result 'policy'.
+MAX_SIGNATURES = 20
+
 # dkimpy logs every failing signature at ERROR level; keep that quiet.
 _dkim_log = logging.getLogger('mailman_antibackscatter.auth.dkimpy')
 _dkim_log.addHandler(logging.NullHandler())
@@ -424,6 +428,11 @@ class Authenticator:
         results = []
         now = time.time()
         for idx, value in enumerate(sigs):
+            if idx >= MAX_SIGNATURES:
+                results.append(DKIMResult(
+                    'policy', '', '', 'not verified: more than %d signatures'
+                    % MAX_SIGNATURES))
+                continue
             try:
                 tags = dkim.util.parse_tag_value(value)
             except Exception as exc:
@@ -545,7 +554,8 @@ class Authenticator:
         records = []
         for rdata in self.resolver.lookup('_dmarc.' + domain, 'TXT'):
             txt = b''.join(rdata.strings)
-            if txt[:8].lower().replace(b' ', b'') .startswith(b'v=dmarc1'):
+            head = txt[:24].lower().replace(b' ', b'').replace(b'\t', b'')
+            if head.startswith(b'v=dmarc1') and head[8:9] in (b'', b';'):
                 records.append(txt)
         if len(records) != 1:
             return _NO_RECORD

@@ -145,7 +145,11 @@ class CachingResolver:
         except dns.resolver.NoNameservers as exc:
             raise DNSTempError('DNS server failure for %s/%s' % (
                 name, dns.rdatatype.to_text(rdtype))) from exc
-        except dns.resolver.YXDOMAIN:
+        except (dns.resolver.YXDOMAIN, dns.name.NameTooLong,
+                dns.name.LabelTooLong, dns.name.EmptyLabel, dns.name.BadEscape,
+                dns.name.IDNAException, UnicodeError):
+            # A name that cannot exist (e.g. from a malformed signature) is a
+            # permanent non-answer, never a temporary error.
             return _NXDOMAIN, (), DEFAULT_NEGATIVE_TTL
         except dns.exception.DNSException as exc:
             raise DNSTempError('DNS error for %s/%s: %s' % (

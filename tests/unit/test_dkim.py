@@ -154,3 +154,21 @@ def test_broken_signature_header(auth):
 def test_dkim_disabled(make_auth, signed):
     v = check(make_auth(dkim=False), signed(make_message()))
     assert v.dkim == () and v.status == Status.NONE
+
+
+def test_signature_with_impossible_key_name_is_not_temperror(auth, signed):
+    raw = signed(make_message())
+    raw = raw.replace(b's=s1;', b's=' + b'x' * 70 + b';', 1)
+    v = check(auth, raw)
+    assert v.dkim[0].result in ('permerror', 'fail')
+    assert v.status == Status.NONE
+
+
+def test_too_many_signatures_are_capped(auth, signed):
+    raw = make_message()
+    for i in range(22):
+        raw = signed(raw, selector='s%d' % i)
+    v = check(auth, raw)
+    assert len(v.dkim) == 22
+    assert [d.result for d in v.dkim].count('pass') == 20
+    assert v.dkim[-1].result == 'policy' and v.status == Status.PASS
