@@ -279,7 +279,12 @@ class Authenticator:
         elif len(from_headers) > 1:
             from_problem = 'message has %d From headers' % len(from_headers)
         else:
-            from_address = parse_address(from_headers[0].value)
+            header = from_headers[0]
+            try:
+                raw[header.start:header.end].decode('utf-8')
+                from_address = parse_address(header.value)
+            except UnicodeDecodeError:
+                from_address = None
             if from_address is None:
                 from_problem = 'From header does not hold exactly one valid address'
 

@@ -149,3 +149,11 @@ def test_null_and_unknown_sender(auth):
     assert v.mail_from == '' and v.status_for('') == Status.NONE
     v = auth.authenticate(make_message(), None, CLIENT)
     assert v.mail_from is None and v.spf is None and v.status == Status.NONE
+
+
+def test_idn_from_domain_aligns_with_punycode_signature(auth, signed):
+    raw = signed(make_message(from_='Jörg <jörg@münchen.de>'), domain='xn--mnchen-3ya.de')
+    v = auth.authenticate(raw, None, CLIENT)
+    assert v.from_address == 'jörg@münchen.de'
+    assert v.status == Status.PASS
+    assert v.status_for('JÖRG@MÜNCHEN.DE'.lower()) == Status.PASS

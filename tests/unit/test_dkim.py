@@ -98,6 +98,15 @@ def test_key_missing(auth, rsa_key):
     assert v.status == Status.NONE
 
 
+def test_missing_key_is_negatively_cached(auth, rsa_key):
+    raw = dkim_sign(make_message(), 'example.com', 'gone', rsa_key[0])
+    check(auth, raw)
+    sent = auth.resolver.queries_sent
+    v = check(auth, raw)
+    assert v.dkim[0].result == 'permerror'
+    assert auth.resolver.queries_sent == sent
+
+
 def test_key_lookup_servfail_is_temperror(auth, signed, dns_server):
     raw = signed(make_message())
     dns_server.servfail('_domainkey.example.com')

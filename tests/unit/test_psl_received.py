@@ -81,6 +81,8 @@ def test_parse_address():
     assert parse_address('a@x.example, b@y.example') is None
     assert parse_address('no address here') is None
     assert parse_address('') is None
+    assert parse_address('root@localhost') == 'root@localhost'
+    assert parse_address('<@example.com>') is None
     assert parse_address('=?utf-8?q?J=C3=B6rg?= <jorg@example.de>') == 'jorg@example.de'
 
 
