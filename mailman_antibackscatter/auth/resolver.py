@@ -40,6 +40,7 @@ class CachingResolver:
     * honours TTLs, caches NXDOMAIN/NODATA using the SOA minimum (RFC 2308)
     * LRU-bounded to ``cache_size`` RRsets, thread-safe
     * temporary failures are never cached
+    * concurrent misses for the same RRset send one query (the others wait)
     * ``with resolver.budget(seconds):`` gives the current thread a total
       time budget; lookups that miss the cache after it is spent raise
       DNSTempError immediately.
@@ -56,6 +57,7 @@ class CachingResolver:
         self.timeout = timeout
         self.cache_size = cache_size
         self._cache = collections.OrderedDict()
+        self._inflight = {}
         self._lock = threading.Lock()
         self._budget = _Budget()
         self.queries_sent = 0
@@ -98,23 +100,35 @@ class CachingResolver:
         if isinstance(rdtype, str):
             rdtype = dns.rdatatype.from_text(rdtype)
         key = (name.rstrip('.').lower(), int(rdtype))
-        now = time.monotonic()
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None:
-                if entry[0] > now:
-                    self._cache.move_to_end(key)
-                    self.cache_hits += 1
-                    return entry[2]
-                del self._cache[key]
-        kind, data, ttl = self._query(key[0], rdtype)
-        if ttl > 0:
+        while True:
             with self._lock:
-                self._cache[key] = (time.monotonic() + min(ttl, MAX_TTL), kind, data)
-                self._cache.move_to_end(key)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return data
+                entry = self._cache.get(key)
+                if entry is not None:
+                    if entry[0] > time.monotonic():
+                        self._cache.move_to_end(key)
+                        self.cache_hits += 1
+                        return entry[2]
+                    del self._cache[key]
+                waiter = self._inflight.get(key)
+                if waiter is None:
+                    # We ask; concurrent askers of the same RRset wait for us.
+                    event = self._inflight[key] = threading.Event()
+                    break
+            waiter.wait(self._remaining())
+        try:
+            kind, data, ttl = self._query(key[0], rdtype)
+            if ttl > 0:
+                with self._lock:
+                    self._cache[key] = (time.monotonic() + min(ttl, MAX_TTL),
+                                        kind, data)
+                    self._cache.move_to_end(key)
+                    while len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+            return data
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+            event.set()
 
     def _remaining(self):
         deadline = self._budget.deadline

@@ -86,3 +86,31 @@ def test_adapters(dns_server, resolver):
     assert b''.join(strings) == b'v=spf1 ' + b'a' * 600   # via TCP fallback
     assert resolver.get_txt(b'example.com.') == b'v=spf1 ' + b'a' * 600
     assert resolver.get_txt('nothing.example.com') is None
+
+
+def test_concurrent_misses_send_one_query(dns_server, resolver):
+    import concurrent.futures
+    dns_server.add('same.example', 'TXT', 'v=spf1 -all')
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: resolver.lookup('same.example', 'TXT'), range(16)))
+    assert all(r[0].strings == (b'v=spf1 -all',) for r in results)
+    assert resolver.queries_sent == 1
+
+
+def test_waiters_respect_their_budget(dns_server, resolver):
+    import threading
+    dns_server.blackhole('hole.example')
+    errors = []
+
+    def ask():
+        with resolver.budget(0.4):
+            try:
+                resolver.lookup('x.hole.example', 'A')
+            except DNSTempError as exc:
+                errors.append(exc)
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(errors) == 3
