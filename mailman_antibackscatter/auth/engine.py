@@ -765,31 +765,42 @@ def _norm_mail_from(mail_from):
 
 
 def _fold(value, linesep, limit=78):
-    """Fold an A-R value at top-level '; ' separators (outside quotes and
-    comments) so that no line is needlessly long."""
-    pieces = []
+    """Fold an A-R value: a line break after every top-level ';' and wherever
+    a line would exceed ``limit``, only at top-level whitespace (never inside
+    quoted strings or comments)."""
+    atoms = []
     depth = 0
-    quoted = False
-    escape = False
-    start = 0
-    for i, ch in enumerate(value):
+    quoted = escape = False
+    current = []
+    for ch in value:
         if escape:
             escape = False
-            continue
-        if ch == '\\':
+        elif ch == '\\' and (quoted or depth):
             escape = True
         elif quoted:
-            if ch == '"':
-                quoted = False
+            quoted = ch != '"'
         elif ch == '"':
             quoted = True
         elif ch == '(':
             depth += 1
         elif ch == ')':
             depth = max(0, depth - 1)
-        elif ch == ';' and depth == 0 and value[i + 1:i + 2] == ' ':
-            pieces.append(value[start:i + 1])
-            start = i + 2
-    pieces.append(value[start:])
-    sep = linesep.decode('ascii') + '\t'
-    return sep.join(pieces)
+        elif ch in ' \t' and depth == 0:
+            if current:
+                atoms.append(''.join(current))
+                current = []
+            continue
+        current.append(ch)
+    if current:
+        atoms.append(''.join(current))
+    lines = []
+    line = ''
+    for atom in atoms:
+        if line and (line.endswith(';') or len(line) + 1 + len(atom) > limit):
+            lines.append(line)
+            line = atom
+        else:
+            line = line + ' ' + atom if line else atom
+    if line:
+        lines.append(line)
+    return (linesep.decode('ascii') + '\t').join(lines)

@@ -68,6 +68,11 @@ def _printable(text):
     return re.sub(r'[^\x20-\x7e]', '?', text or '')
 
 
+def _chunks(token, size=400):
+    """Split the state token so the header can be folded into short lines."""
+    return [token[i:i + size] for i in range(0, len(token), size)] or ['']
+
+
 def _pvalue(text):
     """A property value authres can always parse back unquoted."""
     return re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]", '?', text or '') or 'unknown'
@@ -176,7 +181,8 @@ class Verdict:
         client_comment = None
         if client and (client.ip or client.helo):
             client_comment = _comment('client-ip %s helo %s via %s' % (
-                client.ip or 'unknown', client.helo or 'unknown', client.source))
+                (client.ip or 'unknown')[:64], (client.helo or 'unknown')[:100],
+                client.source[:20]))
         # SPF
         if self.spf is not None:
             props = []
@@ -234,8 +240,10 @@ class Verdict:
             STATE_METHOD, result=self.status.value,
             result_comment='temperror' if self.temperror else None,
             reason=_printable(self.reason)[:200] or None,
-            properties=[authres.core.AuthenticationResultProperty(
-                'policy', 'state', self._state_token())]))
+            properties=[
+                authres.core.AuthenticationResultProperty(
+                    'policy', 'state' if i == 0 else 'state%d' % (i + 1), chunk)
+                for i, chunk in enumerate(_chunks(self._state_token()))]))
         header = authres.AuthenticationResultsHeader(
             authserv_id=authserv_id, results=results)
         return header.header_value()
@@ -253,12 +261,18 @@ class Verdict:
             for result in header.results:
                 if getattr(result, 'method', None) != STATE_METHOD:
                     continue
-                for prop in result.properties:
-                    if prop.type == 'policy' and prop.name == 'state':
-                        token = str(prop.value)
-                        token += '=' * (-len(token) % 4)
-                        data = zlib.decompress(base64.urlsafe_b64decode(token))
-                        return cls.from_dict(json.loads(data))
+                parts = {prop.name: str(prop.value) for prop in result.properties
+                         if prop.type == 'policy' and prop.name.startswith('state')}
+                if 'state' not in parts:
+                    continue
+                token = parts['state']
+                n = 2
+                while 'state%d' % n in parts:
+                    token += parts['state%d' % n]
+                    n += 1
+                token += '=' * (-len(token) % 4)
+                data = zlib.decompress(base64.urlsafe_b64decode(token))
+                return cls.from_dict(json.loads(data))
         except Exception:
             return None
         return None

@@ -212,3 +212,18 @@ def test_odd_values_survive_round_trip():
 def test_eight_bit_message_with_signature(auth, signed):
     raw = signed(make_message(subject='caf\xe9', body='na\xefve body\r\n'))
     assert auth.authenticate(raw, 'a@example.com').status == Status.PASS
+
+
+def test_big_verdict_folds_into_short_lines(auth, signed, make_auth):
+    raw = make_message(extra=[EXT])
+    for i in range(22):
+        raw = signed(raw, domain='d%d.example' % i, selector='selector-number-%d' % i)
+    raw = raw.replace(b'Hello world.', b'Tampered world.')
+    v = auth.authenticate(raw, 'bounce@example.com')
+    assert len(v.dkim) == 22
+    stamped = auth.stamp(raw, v)
+    header = stamped[:stamped.index(b'\r\nDKIM-Signature:') + 2]
+    assert all(len(line) <= 998 for line in header.split(b'\r\n'))
+    assert max(len(line) for line in header.split(b'\r\n')) < 450
+    assert Verdict.from_authentication_results(first_header_value(stamped),
+                                               'lists.example.net') == v
