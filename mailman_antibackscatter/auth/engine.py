@@ -238,6 +238,9 @@ class Authenticator:
                     type(exc).__name__,))
 
     def stamp(self, raw, verdict):
+        if isinstance(raw, str):
+            raw = raw.encode('utf-8', 'surrogateescape')
+        raw = bytes(raw)
         headers, body_offset, linesep, _problems = parse_headers(raw)
         zone_end, _ip, _helo = self._trust_zone(headers)
         remove = []

@@ -8,11 +8,8 @@ import threading
 import time
 
 import dns.exception
-import dns.flags
-import dns.message
 import dns.name
 import dns.nameserver
-import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
