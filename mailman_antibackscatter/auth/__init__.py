@@ -3,6 +3,28 @@
 """Mailman-free sender authentication core: SPF, DKIM, ARC and alignment.
 
 Nothing in this package imports mailman.
+
+    auth = Authenticator(EngineSettings(authserv_id='lists.example.org'))
+    verdict = auth.authenticate(raw_bytes, envelope_sender, client=None)
+    verdict.status_for('someone@example.com')   # Status.PASS/FAIL/NONE/TEMPERROR
+    raw_bytes = auth.stamp(raw_bytes, verdict)  # adds our Authentication-Results
+
+Notes on behaviour not spelled out by the names:
+
+* Trust zone.  Headers above (and including) the first Received header whose
+  client IP is outside ``internal_networks`` were added by our own hosts.
+  If every Received header is internal the whole header is local; a message
+  without any Received header has no local headers.  Only Authentication-
+  Results / Received-SPF headers inside that zone, whose authserv-id (for
+  Received-SPF: ``receiver=``) is in ``trusted_authserv_ids``, are believed;
+  our own ``authserv_id`` is never believed (stamp() removes it everywhere).
+* Our Authentication-Results value holds the readable spf/dkim/arc/dmarc
+  clauses plus an ``x-antibackscatter=<status>`` clause whose
+  ``policy.state`` property is the whole verdict (zlib-compressed JSON,
+  base64url); Verdict.from_authentication_results() decodes that.
+* At most MAX_SIGNATURES (20) DKIM signatures are verified per message;
+  further ones get result 'policy'.
+* DNS names that cannot exist (over-long labels etc.) count as NXDOMAIN.
 """
 
 from .engine import Authenticator, EngineSettings

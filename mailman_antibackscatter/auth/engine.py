@@ -27,6 +27,10 @@ __all__ = ['Authenticator', 'EngineSettings']
 
 log = logging.getLogger('mailman_antibackscatter.auth')
 
+# Signatures beyond this many are not verified (each one costs a DNS lookup
+# and a pass over the body); they are reported with result 'policy'.
+MAX_SIGNATURES = 20
+
 # dkimpy logs every failing signature at ERROR level; keep that quiet.
 _dkim_log = logging.getLogger('mailman_antibackscatter.auth.dkimpy')
 _dkim_log.addHandler(logging.NullHandler())
@@ -234,6 +238,9 @@ class Authenticator:
                     type(exc).__name__,))
 
     def stamp(self, raw, verdict):
+        if isinstance(raw, str):
+            raw = raw.encode('utf-8', 'surrogateescape')
+        raw = bytes(raw)
         headers, body_offset, linesep, _problems = parse_headers(raw)
         zone_end, _ip, _helo = self._trust_zone(headers)
         remove = []
@@ -263,7 +270,7 @@ class Authenticator:
             raw = raw.encode('utf-8', 'surrogateescape')
         raw = bytes(raw or b'')
         settings = self.settings
-        headers, _body_offset, _linesep, problems = parse_headers(raw)
+        headers, body_offset, _linesep, problems = parse_headers(raw)
         mail_from = _norm_mail_from(mail_from)
 
         # The From address.
@@ -275,7 +282,12 @@ class Authenticator:
         elif len(from_headers) > 1:
             from_problem = 'message has %d From headers' % len(from_headers)
         else:
-            from_address = parse_address(from_headers[0].value)
+            header = from_headers[0]
+            try:
+                raw[header.start:header.end].decode('utf-8')
+                from_address = parse_address(header.value)
+            except UnicodeDecodeError:
+                from_address = None
             if from_address is None:
                 from_problem = 'From header does not hold exactly one valid address'
 
@@ -296,10 +308,16 @@ class Authenticator:
             with self.resolver.budget(settings.dns_timeout):
                 if settings.spf:
                     facts.spf = self._check_spf(mail_from, client)
-                if settings.dkim and any(h.lname == 'dkim-signature' for h in headers):
-                    facts.dkim = self._check_dkim(raw)
-                if settings.arc and any(h.lname == 'arc-seal' for h in headers):
-                    facts.arc = self._check_arc(raw)
+                want_dkim = settings.dkim and any(
+                    h.lname == 'dkim-signature' for h in headers)
+                want_arc = settings.arc and any(
+                    h.lname == 'arc-seal' for h in headers)
+                if want_dkim or want_arc:
+                    parsed = _dkim_parse(raw, body_offset)
+                    if want_dkim:
+                        facts.dkim = self._check_dkim(parsed)
+                    if want_arc:
+                        facts.arc = self._check_arc(parsed)
                 if from_address is not None:
                     self._lookup_dmarc(_domain_of(from_address), facts)
         finally:
@@ -409,21 +427,29 @@ class Authenticator:
 
     # -- DKIM ----------------------------------------------------------------
 
-    def _new_signer(self, cls, raw):
-        signer = cls(raw, logger=_dkim_log, minkey=0,
+    def _new_signer(self, cls, parsed):
+        """A dkimpy verifier sharing one parse of the message (dkimpy's
+        verify() only reads .headers and .body)."""
+        signer = cls(None, logger=_dkim_log, minkey=0,
                      timeout=self.settings.dns_timeout)
+        signer.headers, signer.body = parsed
         signer.key_cache = self._keys
         return signer
 
-    def _check_dkim(self, raw):
-        try:
-            signer = self._new_signer(_DKIM, raw)
-        except dkim.DKIMException as exc:
-            return [DKIMResult('permerror', '', '', 'unparsable message: %s' % exc)]
+    def _check_dkim(self, parsed):
+        if isinstance(parsed, Exception):
+            return [DKIMResult('permerror', '', '',
+                               'unparsable message: %s' % parsed)]
+        signer = self._new_signer(_DKIM, parsed)
         sigs = [y for x, y in signer.headers if x.lower() == b'dkim-signature']
         results = []
         now = time.time()
         for idx, value in enumerate(sigs):
+            if idx >= MAX_SIGNATURES:
+                results.append(DKIMResult(
+                    'policy', '', '', 'not verified: more than %d signatures'
+                    % MAX_SIGNATURES))
+                continue
             try:
                 tags = dkim.util.parse_tag_value(value)
             except Exception as exc:
@@ -483,12 +509,11 @@ class Authenticator:
 
     # -- ARC -----------------------------------------------------------------
 
-    def _check_arc(self, raw):
-        try:
-            arc = self._new_signer(_ARC, raw)
-            arc.minkey = self.settings.min_key_bits
-        except dkim.DKIMException as exc:
-            return ARCResult('fail', reason='unparsable message: %s' % exc)
+    def _check_arc(self, parsed):
+        if isinstance(parsed, Exception):
+            return ARCResult('fail', reason='unparsable message: %s' % parsed)
+        arc = self._new_signer(_ARC, parsed)
+        arc.minkey = self.settings.min_key_bits
         try:
             cv, results, why = arc.verify(dnsfunc=self.resolver.get_txt)
         except DNSTempError as exc:
@@ -545,7 +570,8 @@ class Authenticator:
         records = []
         for rdata in self.resolver.lookup('_dmarc.' + domain, 'TXT'):
             txt = b''.join(rdata.strings)
-            if txt[:8].lower().replace(b' ', b'') .startswith(b'v=dmarc1'):
+            head = txt[:24].lower().replace(b' ', b'').replace(b'\t', b'')
+            if head.startswith(b'v=dmarc1') and head[8:9] in (b'', b';'):
                 records.append(txt)
         if len(records) != 1:
             return _NO_RECORD
@@ -684,6 +710,29 @@ def _passes(results):
     return out
 
 
+_LINE_ENDINGS = re.compile(rb'\r?\n')
+
+
+def _dkim_parse(raw, body_offset):
+    """dkimpy's (headers, body) split, done once per message; returns the
+    exception instead for a message dkimpy cannot parse.
+
+    Only the header block goes through dkimpy's line splitter; the body is
+    taken as is when it already uses CRLF throughout (the common case, and
+    what dkimpy's split-and-join would produce), which saves two passes over
+    large bodies."""
+    try:
+        headers, rest = dkim.rfc822_parse(raw[:body_offset])
+        if rest:
+            return dkim.rfc822_parse(raw)
+        body = raw[body_offset:]
+        if body.count(b'\n') != body.count(b'\r\n'):
+            body = _LINE_ENDINGS.sub(b'\r\n', body)
+        return headers, body
+    except dkim.DKIMException as exc:
+        return exc
+
+
 def _newest_sealer(arc):
     best, sealer = -1, None
     for name, value in getattr(arc, 'headers', ()):
@@ -719,31 +768,42 @@ def _norm_mail_from(mail_from):
 
 
 def _fold(value, linesep, limit=78):
-    """Fold an A-R value at top-level '; ' separators (outside quotes and
-    comments) so that no line is needlessly long."""
-    pieces = []
+    """Fold an A-R value: a line break after every top-level ';' and wherever
+    a line would exceed ``limit``, only at top-level whitespace (never inside
+    quoted strings or comments)."""
+    atoms = []
     depth = 0
-    quoted = False
-    escape = False
-    start = 0
-    for i, ch in enumerate(value):
+    quoted = escape = False
+    current = []
+    for ch in value:
         if escape:
             escape = False
-            continue
-        if ch == '\\':
+        elif ch == '\\' and (quoted or depth):
             escape = True
         elif quoted:
-            if ch == '"':
-                quoted = False
+            quoted = ch != '"'
         elif ch == '"':
             quoted = True
         elif ch == '(':
             depth += 1
         elif ch == ')':
             depth = max(0, depth - 1)
-        elif ch == ';' and depth == 0 and value[i + 1:i + 2] == ' ':
-            pieces.append(value[start:i + 1])
-            start = i + 2
-    pieces.append(value[start:])
-    sep = linesep.decode('ascii') + '\t'
-    return sep.join(pieces)
+        elif ch in ' \t' and depth == 0:
+            if current:
+                atoms.append(''.join(current))
+                current = []
+            continue
+        current.append(ch)
+    if current:
+        atoms.append(''.join(current))
+    lines = []
+    line = ''
+    for atom in atoms:
+        if line and (line.endswith(';') or len(line) + 1 + len(atom) > limit):
+            lines.append(line)
+            line = atom
+        else:
+            line = line + ' ' + atom if line else atom
+    if line:
+        lines.append(line)
+    return (linesep.decode('ascii') + '\t').join(lines)

@@ -95,11 +95,18 @@ def parse_address(value):
         return None
     addr = addrs[0].strip().lower()
     local, at, domain = addr.rpartition('@')
-    if not at or not local or not domain or '.' not in domain.strip('.'):
+    if not at or not local or not domain.strip('.'):
         return None
-    if any(c in domain for c in ' \t()<>[],;:\\"'):
+    try:
+        ace = domain.strip('.').encode('idna').decode('ascii')
+    except UnicodeError:
+        return None
+    if not all(_LABEL.match(label) for label in ace.split('.')):
         return None
     return addr
+
+
+_LABEL = re.compile(r'^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$')
 
 
 # -- Received ----------------------------------------------------------------

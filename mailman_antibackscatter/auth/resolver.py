@@ -8,11 +8,8 @@ import threading
 import time
 
 import dns.exception
-import dns.flags
-import dns.message
 import dns.name
 import dns.nameserver
-import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
@@ -40,6 +37,7 @@ class CachingResolver:
     * honours TTLs, caches NXDOMAIN/NODATA using the SOA minimum (RFC 2308)
     * LRU-bounded to ``cache_size`` RRsets, thread-safe
     * temporary failures are never cached
+    * concurrent misses for the same RRset send one query (the others wait)
     * ``with resolver.budget(seconds):`` gives the current thread a total
       time budget; lookups that miss the cache after it is spent raise
       DNSTempError immediately.
@@ -56,6 +54,7 @@ class CachingResolver:
         self.timeout = timeout
         self.cache_size = cache_size
         self._cache = collections.OrderedDict()
+        self._inflight = {}
         self._lock = threading.Lock()
         self._budget = _Budget()
         self.queries_sent = 0
@@ -98,23 +97,35 @@ class CachingResolver:
         if isinstance(rdtype, str):
             rdtype = dns.rdatatype.from_text(rdtype)
         key = (name.rstrip('.').lower(), int(rdtype))
-        now = time.monotonic()
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None:
-                if entry[0] > now:
-                    self._cache.move_to_end(key)
-                    self.cache_hits += 1
-                    return entry[2]
-                del self._cache[key]
-        kind, data, ttl = self._query(key[0], rdtype)
-        if ttl > 0:
+        while True:
             with self._lock:
-                self._cache[key] = (time.monotonic() + min(ttl, MAX_TTL), kind, data)
-                self._cache.move_to_end(key)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return data
+                entry = self._cache.get(key)
+                if entry is not None:
+                    if entry[0] > time.monotonic():
+                        self._cache.move_to_end(key)
+                        self.cache_hits += 1
+                        return entry[2]
+                    del self._cache[key]
+                waiter = self._inflight.get(key)
+                if waiter is None:
+                    # We ask; concurrent askers of the same RRset wait for us.
+                    event = self._inflight[key] = threading.Event()
+                    break
+            waiter.wait(self._remaining())
+        try:
+            kind, data, ttl = self._query(key[0], rdtype)
+            if ttl > 0:
+                with self._lock:
+                    self._cache[key] = (time.monotonic() + min(ttl, MAX_TTL),
+                                        kind, data)
+                    self._cache.move_to_end(key)
+                    while len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+            return data
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+            event.set()
 
     def _remaining(self):
         deadline = self._budget.deadline
@@ -145,7 +156,11 @@ class CachingResolver:
         except dns.resolver.NoNameservers as exc:
             raise DNSTempError('DNS server failure for %s/%s' % (
                 name, dns.rdatatype.to_text(rdtype))) from exc
-        except dns.resolver.YXDOMAIN:
+        except (dns.resolver.YXDOMAIN, dns.name.NameTooLong,
+                dns.name.LabelTooLong, dns.name.EmptyLabel, dns.name.BadEscape,
+                dns.name.IDNAException, UnicodeError):
+            # A name that cannot exist (e.g. from a malformed signature) is a
+            # permanent non-answer, never a temporary error.
             return _NXDOMAIN, (), DEFAULT_NEGATIVE_TTL
         except dns.exception.DNSException as exc:
             raise DNSTempError('DNS error for %s/%s: %s' % (

@@ -68,6 +68,16 @@ def _printable(text):
     return re.sub(r'[^\x20-\x7e]', '?', text or '')
 
 
+def _chunks(token, size=400):
+    """Split the state token so the header can be folded into short lines."""
+    return [token[i:i + size] for i in range(0, len(token), size)] or ['']
+
+
+def _pvalue(text):
+    """A property value authres can always parse back unquoted."""
+    return re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]", '?', text or '') or 'unknown'
+
+
 def _comment(text):
     return re.sub(r'[()\\]', '', _printable(text))
 
@@ -171,18 +181,19 @@ class Verdict:
         client_comment = None
         if client and (client.ip or client.helo):
             client_comment = _comment('client-ip %s helo %s via %s' % (
-                client.ip or 'unknown', client.helo or 'unknown', client.source))
+                (client.ip or 'unknown')[:64], (client.helo or 'unknown')[:100],
+                client.source[:20]))
         # SPF
         if self.spf is not None:
             props = []
             if self.spf.identity == 'helo':
                 props.append(authres.core.AuthenticationResultProperty(
-                    'smtp', 'helo', self.spf.domain))
+                    'smtp', 'helo', _pvalue(self.spf.domain)))
             else:
                 props.append(authres.core.AuthenticationResultProperty(
-                    'smtp', 'mailfrom', self.mail_from or self.spf.domain))
+                    'smtp', 'mailfrom', _pvalue(self.mail_from or self.spf.domain)))
             results.append(authres.result(
-                'spf', result=self.spf.result, result_comment=client_comment,
+                'spf', result=_pvalue(self.spf.result), result_comment=client_comment,
                 properties=props))
         else:
             results.append(authres.result(
@@ -191,12 +202,12 @@ class Verdict:
         if self.dkim:
             for sig in self.dkim:
                 props = [authres.core.AuthenticationResultProperty(
-                    'header', 'd', sig.domain or 'invalid')]
+                    'header', 'd', _pvalue(sig.domain))]
                 if sig.selector:
                     props.append(authres.core.AuthenticationResultProperty(
-                        'header', 's', sig.selector))
+                        'header', 's', _pvalue(sig.selector)))
                 results.append(authres.result(
-                    'dkim', result=sig.result,
+                    'dkim', result=_pvalue(sig.result),
                     result_comment=_comment(sig.reason) if sig.result != 'pass' and sig.reason else None,
                     properties=props))
         else:
@@ -207,7 +218,7 @@ class Verdict:
             comment = None
             if self.arc.sealer:
                 props.append(authres.core.AuthenticationResultProperty(
-                    'header', 'as-d', self.arc.sealer))
+                    'header', 'as-d', _pvalue(self.arc.sealer)))
                 comment = 'trusted sealer' if self.arc.trusted else 'untrusted sealer'
             results.append(authres.result(
                 'arc', result=self.arc.result, result_comment=comment,
@@ -218,7 +229,7 @@ class Verdict:
         if self.from_address:
             domain = self.from_address.rpartition('@')[2]
             props = [authres.core.AuthenticationResultProperty(
-                'header', 'from', domain)]
+                'header', 'from', _pvalue(domain))]
             if self.dmarc_policy:
                 props.append(authres.core.AuthenticationResultProperty(
                     'policy', 'dmarc', self.dmarc_policy))
@@ -229,8 +240,10 @@ class Verdict:
             STATE_METHOD, result=self.status.value,
             result_comment='temperror' if self.temperror else None,
             reason=_printable(self.reason)[:200] or None,
-            properties=[authres.core.AuthenticationResultProperty(
-                'policy', 'state', self._state_token())]))
+            properties=[
+                authres.core.AuthenticationResultProperty(
+                    'policy', 'state' if i == 0 else 'state%d' % (i + 1), chunk)
+                for i, chunk in enumerate(_chunks(self._state_token()))]))
         header = authres.AuthenticationResultsHeader(
             authserv_id=authserv_id, results=results)
         return header.header_value()
@@ -248,12 +261,18 @@ class Verdict:
             for result in header.results:
                 if getattr(result, 'method', None) != STATE_METHOD:
                     continue
-                for prop in result.properties:
-                    if prop.type == 'policy' and prop.name == 'state':
-                        token = str(prop.value)
-                        token += '=' * (-len(token) % 4)
-                        data = zlib.decompress(base64.urlsafe_b64decode(token))
-                        return cls.from_dict(json.loads(data))
+                parts = {prop.name: str(prop.value) for prop in result.properties
+                         if prop.type == 'policy' and prop.name.startswith('state')}
+                if 'state' not in parts:
+                    continue
+                token = parts['state']
+                n = 2
+                while 'state%d' % n in parts:
+                    token += parts['state%d' % n]
+                    n += 1
+                token += '=' * (-len(token) % 4)
+                data = zlib.decompress(base64.urlsafe_b64decode(token))
+                return cls.from_dict(json.loads(data))
         except Exception:
             return None
         return None

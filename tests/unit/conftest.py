@@ -1,14 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for the engine unit tests: one real DNS server on loopback."""
 
-import email.utils
-
 import pytest
 
 from mailman_antibackscatter.auth import Authenticator, EngineSettings
 from mailman_antibackscatter.testing.dnsserver import DNSServer
-from mailman_antibackscatter.testing.signing import (
-    dkim_sign, generate_ed25519_key, generate_rsa_key)
+from mailman_antibackscatter.testing.signing import dkim_sign, generate_rsa_key
 
 
 @pytest.fixture(scope='session')
@@ -39,19 +36,6 @@ def auth(make_auth):
     return make_auth()
 
 
-def make_message(from_='Alice <alice@example.com>', to='list@lists.example.net',
-                 subject='Hello', body='Hello world.\r\n', extra=(),
-                 linesep='\r\n'):
-    lines = list(extra)
-    if from_ is not None:
-        lines.append('From: %s' % from_)
-    lines += ['To: %s' % to, 'Subject: %s' % subject,
-              'Date: %s' % email.utils.formatdate(1700000000),
-              'Message-ID: <1234@example.com>']
-    text = linesep.join(lines) + linesep + linesep + body.replace('\r\n', linesep)
-    return text.encode('utf-8')
-
-
 @pytest.fixture
 def rsa_key():
     return generate_rsa_key(2048)
@@ -66,5 +50,3 @@ def signed(dns_server, rsa_key):
         return dkim_sign(raw, domain, selector, pem, **kws)
     return factory
 
-
-__all__ = ['make_message', 'generate_ed25519_key', 'generate_rsa_key']
