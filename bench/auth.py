@@ -691,7 +691,6 @@ def main(argv=None):
             srv.start()
         port = srv.port
         rows = {}
-        clock = time.perf_counter
 
         # ---- the engine --------------------------------------------------
         auth = make_engine(port)

@@ -1,17 +1,13 @@
 """Where a post whose From is a member but whose verdict is fail goes."""
 
-import logging
-
 from mailman.chains.base import TerminalChainBase
-from mailman.config import config
 from mailman.core.i18n import _
 from mailman_antibackscatter import decisions
 from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.chains.setaside import set_aside
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.trigger import current
 from public import public
-
-log = logging.getLogger('mailman.antibackscatter')
 
 
 @public
@@ -32,11 +28,9 @@ class ForgedMemberChain(TerminalChainBase):
                                 else 'held'),
             list_id=mlist.list_id, message_id=msg.get('message-id', ''),
             verdict=verdict, action=action)
-        msgdata.setdefault('moderation_reasons', []).append(
-            'The From address is a member, but sender authentication '
-            '{}'.format('could not be completed (DNS trouble)'
-                        if verdict is not None
-                        and verdict.status is Status.TEMPERROR
-                        else 'failed: the message is forged'))
-        target = 'discard' if action == 'discard' else 'hold'
-        config.chains[target]._process(mlist, msg, msgdata)
+        set_aside(action, mlist, msg, msgdata,
+                  'The From address is a member, but sender authentication '
+                  '{}'.format('could not be completed (DNS trouble)'
+                              if verdict is not None
+                              and verdict.status is Status.TEMPERROR
+                              else 'failed: the message is forged'))

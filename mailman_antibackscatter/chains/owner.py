@@ -1,8 +1,8 @@
 """Forged mail to -owner is not forwarded to the owners."""
 
 from mailman.chains.owner import BuiltInOwnerChain
-from mailman.config import config
 from mailman_antibackscatter import decisions
+from mailman_antibackscatter.chains.setaside import set_aside
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.trigger import current, from_internal_client
 
@@ -26,10 +26,6 @@ class AuthenticatedOwnerChain(BuiltInOwnerChain):
             'owner-forged-' + ('held' if action == 'hold' else 'discarded'),
             list_id=mlist.list_id, message_id=msg.get('message-id', ''),
             verdict=trigger.verdict, action=action)
-        if action == 'hold':
-            msgdata.setdefault('moderation_reasons', []).append(
-                'Forged mail to the list owners (sender authentication '
-                'failed)')
-            config.chains['hold']._process(mlist, msg, msgdata)
-        else:
-            config.chains['discard']._process(mlist, msg, msgdata)
+        set_aside(action, mlist, msg, msgdata,
+                  'Forged mail to the list owners (sender authentication '
+                  'failed)')

@@ -1,8 +1,8 @@
 """Rejections of unproven senders become quiet discards or holds."""
 
 from mailman.chains.reject import RejectChain
-from mailman.config import config
 from mailman_antibackscatter import decisions
+from mailman_antibackscatter.chains.setaside import set_aside
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.trigger import current
@@ -36,10 +36,6 @@ class AuthenticatedRejectChain(RejectChain):
             list_id=mlist.list_id, message_id=msg.get('message-id', ''),
             verdict=trigger.verdict, action='hold' if hold else 'discard',
             detail='instead of a reject bounce to {}'.format(msg.sender))
-        if hold:
-            msgdata.setdefault('moderation_reasons', []).append(
-                'Would have been rejected; the sender is not proven, so the '
-                'plugin held it instead of bouncing')
-            config.chains['hold']._process(mlist, msg, msgdata)
-        else:
-            config.chains['discard']._process(mlist, msg, msgdata)
+        set_aside('hold' if hold else 'discard', mlist, msg, msgdata,
+                  'Would have been rejected; the sender is not proven, so '
+                  'the plugin held it instead of bouncing')
