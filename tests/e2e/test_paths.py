@@ -232,3 +232,28 @@ def test_forged_authentication_results_are_not_trusted(world, lists):
                subject='help', headers=[forged_ar])
     settle(world)
     assert world.sent_to(VICTIM) == []
+
+
+def test_door_keeps_serving_while_one_message_waits_for_dns(world, lists):
+    """A slow domain occupies a worker thread, not the LMTP server."""
+    import threading
+    slow_raw, _ = world.message(sender='kim@dnsdown.example',
+                                to=address('hold'), subject='slow dns')
+    finished = []
+    slow = threading.Thread(target=lambda: finished.append(world.deliver(
+        slow_raw, mail_from='kim@dnsdown.example', rcpt_to=address('hold'))))
+    slow.start()
+    try:
+        # The slow message waits for its whole DNS budget (2 s here); a
+        # second session is served in the meantime.
+        fast_raw, _ = world.message(sender=BOB, to=address('hold'),
+                                    sign=True, subject='fast dns')
+        replies = world.deliver(fast_raw, mail_from=BOB,
+                                rcpt_to=address('hold'))
+        assert [code for code, _ in replies.values()] == [250]
+        assert slow.is_alive() and not finished, \
+            'the fast message had to wait for the slow one'
+    finally:
+        slow.join(30)
+    assert [code for code, _ in finished[0].values()] == [250]
+    settle(world)
