@@ -116,9 +116,16 @@ class AntiBackscatterPlugin:
         if not settings.enabled:
             return
         from mailman_antibackscatter.model import create_tables
-        from mailman_antibackscatter.patches import install
+        from mailman_antibackscatter.patches import PatchTargetError, install
         create_tables(config.db.engine)
-        install(config)
+        try:
+            install(config)
+        except PatchTargetError as error:
+            # Mailman carries on without the plugin's protection; say so
+            # where the admin looks, with what moved.
+            log.error('NOT PROTECTING: this Mailman version differs from the '
+                      'one the plugin supports (%s)', error)
+            raise
 
     @property
     def resource(self):
