@@ -59,8 +59,10 @@ def answering(trigger):
 def verdict_of(msg, msgdata, authserv_id):
     """The door's verdict for *msg*: from msgdata, else from our own header.
 
-    Returns None when the message never passed the door (for example it was
-    queued with `mailman inject`); callers treat that as not proven.
+    Only a header sealed with the site key counts.  Returns None when the
+    message never passed the door (for example it was queued with `mailman
+    inject`, or carries a header somebody else wrote); callers treat that as
+    not proven.
     """
     stored = msgdata.get(MSGDATA_KEY) if msgdata is not None else None
     if stored:
@@ -70,8 +72,11 @@ def verdict_of(msg, msgdata, authserv_id):
             pass
     if msg is None:
         return None
+    from mailman_antibackscatter.seal import current_sealer
+    seal = current_sealer()
     for value in msg.get_all('Authentication-Results', []):
-        verdict = Verdict.from_authentication_results(str(value), authserv_id)
+        verdict = Verdict.from_authentication_results(
+            str(value), authserv_id, seal=seal)
         if verdict is not None:
             if msgdata is not None:
                 msgdata[MSGDATA_KEY] = verdict.to_dict()

@@ -137,7 +137,23 @@ def _domain_of(address):
     return normalize_domain(address.rpartition('@')[2])
 
 
-_AUTHSERV = re.compile(r'^\s*(?:\([^()]*\)\s*)*([^\s;()]+)')
+def _leading_authserv_id(value):
+    """The authserv-id of an A-R value, skipping (nested) CFWS comments."""
+    depth, index, length = 0, 0, len(value)
+    while index < length:
+        char = value[index]
+        if char == '\\' and depth:
+            index += 2
+            continue
+        if char == '(':
+            depth += 1
+        elif char == ')' and depth:
+            depth -= 1
+        elif not depth and not char.isspace():
+            break
+        index += 1
+    match = re.match(r'[^\s;()]+', value[index:])
+    return match.group(0) if match else None
 _AAR_INSTANCE = re.compile(r'^\s*i\s*=\s*\d+\s*;\s*', re.I)
 
 
@@ -217,8 +233,8 @@ class Authenticator:
     @staticmethod
     def _claimed_id(header):
         if header.lname == 'authentication-results':
-            m = _AUTHSERV.match(header.value)
-            return m.group(1).lower() if m else None
+            claimed = _leading_authserv_id(header.value)
+            return claimed.lower() if claimed else None
         if header.lname == 'received-spf':
             _result, pairs = parse_received_spf(header.value)
             receiver = pairs.get('receiver')
@@ -232,12 +248,15 @@ class Authenticator:
             return self._authenticate(raw, mail_from, client)
         except Exception as exc:     # never raise for bad input
             log.exception('authentication failed unexpectedly')
+            # Undecided, like a DNS failure: held quietly, never answered,
+            # never discarded.
             return Verdict(
                 mail_from=_norm_mail_from(mail_from), client=client,
+                from_status=Status.TEMPERROR, temperror=True,
                 reason='internal error while authenticating: %s' % (
                     type(exc).__name__,))
 
-    def stamp(self, raw, verdict):
+    def stamp(self, raw, verdict, seal=None):
         if isinstance(raw, str):
             raw = raw.encode('utf-8', 'surrogateescape')
         raw = bytes(raw)
@@ -253,7 +272,8 @@ class Authenticator:
             if claimed == self.authserv_id or (
                     claimed in self.trusted_ids and index >= zone_end):
                 remove.append((header.start, header.end))
-        value = verdict.authentication_results(self.settings.authserv_id)
+        value = verdict.authentication_results(self.settings.authserv_id,
+                                               seal=seal)
         parts = [b'Authentication-Results: ',
                  _fold(value, linesep).encode('utf-8', 'replace'), linesep]
         pos = 0

@@ -5,6 +5,7 @@
 import base64
 import dataclasses
 import enum
+import hmac
 import json
 import re
 import zlib
@@ -174,9 +175,14 @@ class Verdict:
         return base64.urlsafe_b64encode(zlib.compress(data, 9)).decode(
             'ascii').rstrip('=')
 
-    def authentication_results(self, authserv_id):
-        """RFC 8601 header value, built with authres."""
+    def authentication_results(self, authserv_id, seal=None):
+        """RFC 8601 header value, built with authres.
+
+        *seal* (token -> str), when given, adds policy.seal=seal(token) so
+        the reader can tell this header from one written by anybody else.
+        """
         results = []
+        token = self._state_token()
         client = self.client
         client_comment = None
         if client and (client.ip or client.helo):
@@ -243,14 +249,21 @@ class Verdict:
             properties=[
                 authres.core.AuthenticationResultProperty(
                     'policy', 'state' if i == 0 else 'state%d' % (i + 1), chunk)
-                for i, chunk in enumerate(_chunks(self._state_token()))]))
+                for i, chunk in enumerate(_chunks(token))] + (
+                    [authres.core.AuthenticationResultProperty(
+                        'policy', 'seal', seal(token))]
+                    if seal is not None else [])))
         header = authres.AuthenticationResultsHeader(
             authserv_id=authserv_id, results=results)
         return header.header_value()
 
     @classmethod
-    def from_authentication_results(cls, value, authserv_id):
-        """Parse our own header value back; None if not ours or unparsable."""
+    def from_authentication_results(cls, value, authserv_id, seal=None):
+        """Parse our own header value back; None if not ours or unparsable.
+
+        With *seal* (token -> str), the header must carry policy.seal equal
+        to seal(token): a header anyone could write proves nothing.
+        """
         try:
             if isinstance(value, bytes):
                 value = value.decode('utf-8', 'replace')
@@ -270,6 +283,12 @@ class Verdict:
                 while 'state%d' % n in parts:
                     token += parts['state%d' % n]
                     n += 1
+                if seal is not None:
+                    found = [str(prop.value) for prop in result.properties
+                             if prop.type == 'policy' and prop.name == 'seal']
+                    if len(found) != 1 or not hmac.compare_digest(
+                            found[0], seal(token)):
+                        return None
                 token += '=' * (-len(token) % 4)
                 data = zlib.decompress(base64.urlsafe_b64decode(token))
                 return cls.from_dict(json.loads(data))

@@ -23,6 +23,7 @@ from mailman.runners.lmtp import (
     LMTPController, LMTPHandler, LMTPRunner, split_recipient, SUBADDRESS_NAMES)
 from mailman_antibackscatter.auth import ClientInfo, Status
 from mailman_antibackscatter.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.seal import current_sealer
 from public import public
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -33,6 +34,7 @@ XFORWARD_ATTRIBUTES = ('NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'IDENT',
 # door (optionally) because a command cannot be held for a moderator.
 COMMAND_SUBADDRESSES = frozenset(('request', 'join', 'leave', 'confirm'))
 ERR_451_DNS = '451 4.4.3 Sender authentication temporarily failed; try later'
+ERR_451_ERROR = '451 4.3.0 Sender authentication error; try later'
 
 
 def xtext_decode(value):
@@ -115,11 +117,11 @@ class AuthenticatingLMTPHandler(LMTPHandler):
                 self._pool, authenticate_and_stamp, raw, envelope.mail_from,
                 client)
         except Exception:
-            # The engine should never raise; if it does, the message goes on
-            # unstamped, which every later stage treats as not proven.
-            log.exception('door: authentication crashed; message queued '
-                          'without a verdict (treated as not proven)')
-            return await super().handle_DATA(server, session, envelope)
+            # Never lose the message and never pass it on unchecked: the MTA
+            # keeps it and retries.
+            log.exception('door: authentication failed; answering 451 so '
+                          'the MTA retries the message later')
+            return '\r\n'.join(ERR_451_ERROR for _ in envelope.rcpt_tos)
         log.info('door: message-id=%s mail-from=<%s> from=%s client=%s '
                  'verdict=%s why="%s"', message_id_of(raw),
                  envelope.mail_from or '', verdict.from_address or '-',
@@ -148,6 +150,10 @@ class AuthenticatingLMTPHandler(LMTPHandler):
                     server, session, envelope)).split('\r\n')
             finally:
                 envelope.rcpt_tos = all_recipients
+        if len(statuses) != len(others):
+            # Mailman answers a broken message with one status line; it
+            # stands for every recipient.
+            statuses = statuses[:1] * len(others)
         merged, delivered = [], iter(statuses)
         for is_deferred in deferred:
             merged.append(ERR_451_DNS if is_deferred else next(delivered))
@@ -171,7 +177,7 @@ def is_command_address(address):
 def authenticate_and_stamp(raw, mail_from, client):
     authenticator = get_authenticator()
     verdict = authenticator.authenticate(raw, mail_from, client)
-    return verdict, authenticator.stamp(raw, verdict)
+    return verdict, authenticator.stamp(raw, verdict, seal=current_sealer())
 
 
 class AuthenticatingLMTPController(LMTPController):

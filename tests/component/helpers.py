@@ -8,6 +8,7 @@ from mailman.config import config
 from mailman.email.message import Message
 from mailman_antibackscatter.auth import ClientInfo
 from mailman_antibackscatter.runtime import get_authenticator
+from mailman_antibackscatter.seal import current_sealer
 from mailman_antibackscatter.testing.signing import dkim_sign
 
 AUTHENTIC = ('192.0.2.10', 'mx.example.org')
@@ -33,7 +34,8 @@ def incoming(dns, *, sender, to, subject='hello', body='Hi.\n', sign=False,
     verdict = authenticator.authenticate(
         raw, envelope, ClientInfo(ip=client[0], helo=client[1],
                                   source='xforward'))
-    msg = email.message_from_bytes(authenticator.stamp(raw, verdict), Message)
+    msg = email.message_from_bytes(
+        authenticator.stamp(raw, verdict, seal=current_sealer()), Message)
     msg.set_unixfrom(envelope)
     msg.original_size = len(raw)            # as Mailman's LMTP runner does
     return msg, verdict

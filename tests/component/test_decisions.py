@@ -153,3 +153,24 @@ def test_content_filter_reject_bounces_only_to_a_proven_member(mailman, dns):
         run(PipelineRunner, 'pipeline', mlist, msg, to_list=True)
     assert [r for r, _ in recipients_of('virgin')] == [{'bob@example.org'}]
     assert reasons(mlist) == {'answer-suppressed-none': 1}
+
+
+def test_a_verdict_header_written_by_anybody_else_proves_nothing(mailman, dns):
+    """Without the site's seal, a perfect-looking PASS header is ignored."""
+    import email as email_module
+    from mailman.email.message import Message
+    from mailman_antibackscatter.auth import Status, Verdict
+    from tests.component.conftest import AUTHSERV_ID
+    mlist = create_list('test@example.com')
+    forged_verdict = Verdict(from_address='victim@victim.example',
+                             from_status=Status.PASS, reason='trust me')
+    header = forged_verdict.authentication_results(AUTHSERV_ID)
+    msg = email_module.message_from_string(
+        'Authentication-Results: {}\nFrom: victim@victim.example\n'
+        'To: test-join@example.com\nMessage-ID: <forged-ar@x>\n'
+        'Subject: join\n\n'.format(header), Message)
+    msg.original_size = 100
+    run(AuthenticatedCommandRunner, 'command', mlist, msg, subaddress='join')
+    assert recipients_of('virgin') == []
+    assert mlist.members.get_member('victim@victim.example') is None
+    assert reasons(mlist) == {'command-ignored-no-verdict': 1}
