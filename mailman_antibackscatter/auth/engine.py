@@ -14,8 +14,8 @@ import authres
 import dkim
 import dkim.util
 import spf
-from dkim.canonicalization import CanonicalizationPolicy
 
+from . import dkimverify
 from .headers import (parse_address, parse_headers, parse_received,
                       parse_received_spf)
 from .psl import PublicSuffixList, normalize_domain
@@ -117,10 +117,6 @@ class _CachedKeys:
         return self.verify_sig_process(sig, include_headers, sig_header, dnsfunc)
 
 
-class _DKIM(_CachedKeys, dkim.DKIM):
-    pass
-
-
 class _ARC(_CachedKeys, dkim.ARC):
     pass
 
@@ -172,6 +168,7 @@ class Authenticator:
             timeout=settings.dns_timeout)
         self.psl = PublicSuffixList.default(settings.public_suffix_list)
         self._keys = _KeyCache()
+        self._dkim_keys = dkimverify.KeyCache()
         if settings.alignment not in ('relaxed', 'strict'):
             raise ValueError('alignment must be relaxed or strict')
 
@@ -312,12 +309,11 @@ class Authenticator:
                     h.lname == 'dkim-signature' for h in headers)
                 want_arc = settings.arc and any(
                     h.lname == 'arc-seal' for h in headers)
-                if want_dkim or want_arc:
-                    parsed = _dkim_parse(raw, body_offset)
-                    if want_dkim:
-                        facts.dkim = self._check_dkim(parsed)
-                    if want_arc:
-                        facts.arc = self._check_arc(parsed)
+                if want_dkim:
+                    facts.dkim = self._check_dkim(
+                        raw, headers, body_offset, problems)
+                if want_arc:
+                    facts.arc = self._check_arc(_dkim_parse(raw, body_offset))
                 if from_address is not None:
                     self._lookup_dmarc(_domain_of(from_address), facts)
         finally:
@@ -436,76 +432,32 @@ class Authenticator:
         signer.key_cache = self._keys
         return signer
 
-    def _check_dkim(self, parsed):
-        if isinstance(parsed, Exception):
+    def _check_dkim(self, raw, headers, body_offset, problems):
+        if problems:
+            # dkimpy refuses such messages as a whole; so do we.
             return [DKIMResult('permerror', '', '',
-                               'unparsable message: %s' % parsed)]
-        signer = self._new_signer(_DKIM, parsed)
-        sigs = [y for x, y in signer.headers if x.lower() == b'dkim-signature']
+                               'unparsable message: %s' % problems[0])]
+        msg = dkimverify.Message(raw, headers, body_offset)
+        get_txt = self.resolver.get_txt
+        min_bits = self.settings.min_key_bits
         results = []
         now = time.time()
-        for idx, value in enumerate(sigs):
-            if idx >= MAX_SIGNATURES:
+        for header in headers:
+            if header.lname != 'dkim-signature':
+                continue
+            if len(results) >= MAX_SIGNATURES:
                 results.append(DKIMResult(
                     'policy', '', '', 'not verified: more than %d signatures'
                     % MAX_SIGNATURES))
                 continue
             try:
-                tags = dkim.util.parse_tag_value(value)
+                results.append(dkimverify.verify_signature(
+                    msg, header, get_txt, self._dkim_keys, now, min_bits))
             except Exception as exc:
-                results.append(DKIMResult('permerror', '', '',
-                                          'unparsable signature: %s' % exc))
-                continue
-            domain = normalize_domain(_text(tags.get(b'd')))
-            selector = _text(tags.get(b's')).strip()
-            results.append(self._verify_signature(
-                signer, idx, tags, domain, selector, now))
+                results.append(DKIMResult(
+                    'permerror', '', '',
+                    'verification error: %s' % type(exc).__name__))
         return results
-
-    def _verify_signature(self, signer, idx, tags, domain, selector, now):
-        def res(result, reason):
-            return DKIMResult(result, domain, selector, reason)
-        x = tags.get(b'x')
-        if x is not None:
-            try:
-                if int(x) < now:
-                    return res('policy', 'signature expired (x=%s)' % _text(x))
-            except ValueError:
-                return res('permerror', 'invalid x= tag')
-        try:
-            ok = signer.verify(idx, dnsfunc=self.resolver.get_txt)
-        except DNSTempError as exc:
-            return res('temperror', 'key lookup failed: %s' % exc)
-        except dkim.ValidationError as exc:
-            msg = str(exc)
-            if 'body hash mismatch' in msg:
-                return res('fail', 'body hash mismatch')
-            return res('permerror', msg[:160])
-        except dkim.DKIMException as exc:
-            return res('permerror', str(exc)[:160])
-        except Exception as exc:
-            return res('permerror', 'verification error: %s' % type(exc).__name__)
-        if not ok:
-            if signer.key_error:
-                if getattr(signer, 'key_missing', False):
-                    return res('permerror', 'no key published for %s._domainkey.%s'
-                               % (selector, domain))
-                return res('permerror', signer.key_error[:160])
-            return res('fail', 'signature did not verify')
-        if signer.ktag == b'rsa' and signer.keysize < self.settings.min_key_bits:
-            return res('policy', 'key too small (%d bits)' % signer.keysize)
-        length = tags.get(b'l')
-        if length is not None:
-            try:
-                canon = CanonicalizationPolicy.from_c_value(
-                    tags.get(b'c', b'simple/simple'))
-                body_len = len(canon.canonicalize_body(signer.body))
-                if int(length) < body_len:
-                    return res('policy', 'l=%s leaves %d body bytes unsigned'
-                               % (int(length), body_len - int(length)))
-            except Exception:
-                return res('policy', 'invalid l= tag')
-        return res('pass', 'signature verified')
 
     # -- ARC -----------------------------------------------------------------
 
