@@ -3,7 +3,9 @@
 """The Authenticator: SPF (pyspf), DKIM and ARC (dkimpy), alignment, DMARC
 policy lookup and the Authentication-Results stamp.  No Mailman imports."""
 
+import base64
 import dataclasses
+import hashlib
 import ipaddress
 import logging
 import re
@@ -14,6 +16,12 @@ import authres
 import dkim
 import dkim.util
 import spf
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from dkim.canonicalization import (CanonicalizationPolicy,
+                                   InvalidCanonicalizationPolicyError)
 
 from . import dkimverify
 from .headers import (parse_address, parse_headers, parse_received,
@@ -89,7 +97,15 @@ class _KeyCache:
         hit = self._data.get(key)
         if hit is not None:
             return hit
-        value = dkim.evaluate_pk(name, txt)
+        pk, keysize, ktag, seqtlsrpt = dkim.evaluate_pk(name, txt)
+        rsa_key = None
+        if ktag == b'rsa':
+            try:
+                rsa_key = rsa.RSAPublicNumbers(
+                    pk['publicExponent'], pk['modulus']).public_key()
+            except Exception:
+                rsa_key = None      # dkimpy's own RSA code handles it
+        value = (pk, keysize, ktag, seqtlsrpt, rsa_key)
         with self._lock:
             if len(self._data) >= self.size:
                 self._data.clear()
@@ -107,8 +123,8 @@ class _CachedKeys:
         name = sig[b's'] + b'._domainkey.' + sig[b'd'] + b'.'
         txt = dnsfunc(name)       # DNSTempError propagates
         try:
-            (self.pk, self.keysize, self.ktag,
-             self.seqtlsrpt) = self.key_cache.load(name, txt)
+            (self.pk, self.keysize, self.ktag, self.seqtlsrpt,
+             self.rsa_key) = self.key_cache.load(name, txt)
         except (dkim.KeyFormatError, ValueError, TypeError) as exc:
             self.key_error = str(exc) or 'bad key'
             self.key_missing = not txt
@@ -117,8 +133,61 @@ class _CachedKeys:
         return self.verify_sig_process(sig, include_headers, sig_header, dnsfunc)
 
 
+_PKCS1 = padding.PKCS1v15()
+_PREHASHED_SHA256 = Prehashed(hashes.SHA256())
+_WS = re.compile(rb'\s+')
+
+
 class _ARC(_CachedKeys, dkim.ARC):
-    pass
+    """dkimpy's ARC verifier with RSA-SHA256 done by ``cryptography``, body
+    hashes and canonicalized header lists shared between the ARC sets of a
+    message.  Everything else (ARC semantics, header selection, ed25519,
+    rsa-sha1) stays dkimpy's."""
+    rsa_key = None
+
+    def verify_sig_process(self, sig, include_headers, sig_header, dnsfunc):
+        if (self.ktag != b'rsa' or self.rsa_key is None or self.seqtlsrpt
+                or sig.get(b'a') != b'rsa-sha256'):
+            return super().verify_sig_process(sig, include_headers,
+                                              sig_header, dnsfunc)
+        c_value = sig.get(b'c', b'simple/simple')
+        try:
+            canon = CanonicalizationPolicy.from_c_value(c_value)
+        except InvalidCanonicalizationPolicyError as exc:
+            raise dkim.MessageFormatError('invalid c= value: %s' % exc.args[0])
+        cache = self.__dict__.setdefault('_shared', {})
+        if b'bh' in sig:
+            key = ('bh', c_value, sig.get(b'l'))
+            bodyhash = cache.get(key)
+            if bodyhash is None:
+                body = canon.canonicalize_body(self.body)
+                if b'l' in sig:
+                    body = body[:int(sig[b'l'])]
+                bodyhash = cache[key] = hashlib.sha256(body).digest()
+            try:
+                bh = base64.b64decode(_WS.sub(b'', sig[b'bh']))
+            except (TypeError, ValueError) as exc:
+                raise dkim.MessageFormatError(str(exc))
+            if bodyhash != bh:
+                raise dkim.ValidationError('body hash mismatch')
+        if b'from' in include_headers:
+            include_headers.append(b'from')
+        key = ('headers', c_value)
+        headers = cache.get(key)
+        if headers is None:
+            headers = cache[key] = canon.canonicalize_headers(self.headers)
+        digest = hashlib.sha256()
+        self.signed_headers = dkim.hash_headers(
+            digest, canon, headers, include_headers, sig_header, sig)
+        signature = base64.b64decode(_WS.sub(b'', sig[b'b']))
+        try:
+            self.rsa_key.verify(signature, digest.digest(), _PKCS1,
+                                _PREHASHED_SHA256)
+        except InvalidSignature:
+            return False
+        if self.keysize < self.minkey:
+            raise dkim.KeyFormatError('public key too small: %d' % self.keysize)
+        return True
 
 
 def _text(value):
@@ -370,14 +439,13 @@ class Authenticator:
                 if self._claimed_id(header) not in self.trusted_ids:
                     continue
                 try:
-                    parsed = authres.AuthenticationResultsHeader.parse_value(
-                        header.value)
+                    results = _ar_results(header.value)
                 except Exception:
                     continue
-                facts.trusted.extend(_passes(parsed.results))
+                facts.trusted.extend(_passes(results))
                 if client is None:
                     ip = helo = None
-                    for res in parsed.results:
+                    for res in results:
                         for prop in getattr(res, 'properties', ()):
                             key = '%s.%s' % (prop.type, prop.name)
                             if key in ('policy.iprev', 'smtp.remote-ip',
@@ -489,9 +557,8 @@ class Authenticator:
         aar = _text(results[0].get('aar-value'))
         dkim_domains, spf_domain, dmarc_domains = [], None, []
         try:
-            parsed = authres.AuthenticationResultsHeader.parse_value(
-                _AAR_INSTANCE.sub('', aar, count=1))
-            for method, domain in _passes(parsed.results):
+            results = _ar_results(_AAR_INSTANCE.sub('', aar, count=1))
+            for method, domain in _passes(results):
                 if method == 'dkim':
                     dkim_domains.append(domain)
                 elif method == 'spf' and spf_domain is None:
@@ -634,6 +701,61 @@ class Authenticator:
 
 
 _NO_RECORD = object()
+
+
+class _Prop:
+    __slots__ = ('type', 'name', 'value')
+
+    def __init__(self, ptype, name, value):
+        self.type, self.name, self.value = ptype, name, value
+
+
+class _Res:
+    __slots__ = ('method', 'result', 'properties')
+
+    def __init__(self, method, result, properties):
+        self.method, self.result, self.properties = method, result, properties
+
+
+# The plain A-R values that _lean_ar_results() parses itself: an authserv-id
+# and "method=result ptype.property=value ..." clauses, lower case, with no
+# comments, quoted strings, versions or reason= (all else goes to authres).
+_AR_ID = re.compile(r"[ \t]*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*[ \t]*")
+_AR_CLAUSE = re.compile(
+    r"[ \t]*([a-z0-9_-]+(?:\.[a-z0-9_-]+)*)[ \t]*=[ \t]*([a-z0-9_-]+)"
+    r"((?:[ \t]+(?:smtp|header|body|policy)\.[a-z0-9_-]+(?:\.[a-z0-9_-]+)*"
+    r"=[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+)*)[ \t]*")
+_AR_AT_DOMAIN = re.compile(r'@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*')
+_AR_PROP = re.compile(r"(smtp|header|body|policy)\.([a-z0-9_.-]+)=([^ \t]+)")
+
+
+def _lean_ar_results(value):
+    """authres-equivalent results for a plain A-R value, None otherwise."""
+    if '(' in value or '"' in value or '\\' in value:
+        return None
+    parts = value.rstrip('\r\n\t ').split(';')
+    if len(parts) < 2 or not _AR_ID.fullmatch(parts[0]):
+        return None
+    results = []
+    for part in parts[1:]:
+        m = _AR_CLAUSE.fullmatch(part)
+        if m is None or m.group(1) == 'reason' or m.group(1) == 'none':
+            return None
+        props = []
+        for ptype, name, pvalue in _AR_PROP.findall(m.group(3)):
+            if pvalue[0] == '@' and not _AR_AT_DOMAIN.fullmatch(pvalue):
+                return None
+            props.append(_Prop(ptype, name, pvalue))
+        results.append(_Res(m.group(1), m.group(2), props))
+    return results
+
+
+def _ar_results(value):
+    """The result clauses of an A-R value (raises if unparsable)."""
+    results = _lean_ar_results(value)
+    if results is None:
+        results = authres.AuthenticationResultsHeader.parse_value(value).results
+    return results
 
 
 def _passes(results):
