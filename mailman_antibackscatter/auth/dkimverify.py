@@ -76,7 +76,11 @@ def parse_tags(value):
 def _crlf(data):
     """data with every line ending as CRLF (no copy when already so)."""
     lf = data.count(b'\n')
-    if lf and lf != data.count(b'\r\n'):
+    if not lf:
+        return data
+    if b'\r' not in data:
+        return data.replace(b'\n', b'\r\n')      # LF only: the common case
+    if lf != data.count(b'\r\n'):
         return _LINE_END.sub(b'\r\n', data)
     return data
 
