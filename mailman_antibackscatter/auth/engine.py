@@ -141,9 +141,11 @@ _WS = re.compile(rb'\s+')
 class _ARC(_CachedKeys, dkim.ARC):
     """dkimpy's ARC verifier with RSA-SHA256 done by ``cryptography``, body
     hashes and canonicalized header lists shared between the ARC sets of a
-    message.  Everything else (ARC semantics, header selection, ed25519,
-    rsa-sha1) stays dkimpy's."""
+    message (and with the DKIM verifier, through ``lean``, a
+    dkimverify.Message).  Everything else (ARC semantics, header selection,
+    ed25519, rsa-sha1) stays dkimpy's."""
     rsa_key = None
+    lean = None
 
     def verify_sig_process(self, sig, include_headers, sig_header, dnsfunc):
         if (self.ktag != b'rsa' or self.rsa_key is None or self.seqtlsrpt
@@ -159,6 +161,10 @@ class _ARC(_CachedKeys, dkim.ARC):
         if b'bh' in sig:
             key = ('bh', c_value, sig.get(b'l'))
             bodyhash = cache.get(key)
+            if bodyhash is None and self.lean is not None:
+                bodyhash = cache[key] = self.lean.body_hash(
+                    canon.body_algorithm.name == b'relaxed',
+                    int(sig[b'l']) if b'l' in sig else None)[0]
             if bodyhash is None:
                 body = canon.canonicalize_body(self.body)
                 if b'l' in sig:
@@ -378,11 +384,15 @@ class Authenticator:
                     h.lname == 'dkim-signature' for h in headers)
                 want_arc = settings.arc and any(
                     h.lname == 'arc-seal' for h in headers)
+                # one lean view of the message: DKIM and ARC share its
+                # canonical forms and body hashes
+                lean = (dkimverify.Message(raw, headers, body_offset)
+                        if (want_dkim or want_arc) and not problems else None)
                 if want_dkim:
-                    facts.dkim = self._check_dkim(
-                        raw, headers, body_offset, problems)
+                    facts.dkim = self._check_dkim(lean, problems)
                 if want_arc:
-                    facts.arc = self._check_arc(_dkim_parse(raw, body_offset))
+                    facts.arc = self._check_arc(
+                        _dkim_parse(raw, body_offset, lean), lean)
                 if from_address is not None:
                     self._lookup_dmarc(_domain_of(from_address), facts)
         finally:
@@ -496,16 +506,16 @@ class Authenticator:
         verify() only reads .headers and .body)."""
         signer = cls(None, logger=_dkim_log, minkey=0,
                      timeout=self.settings.dns_timeout)
-        signer.headers, signer.body = parsed
+        signer.headers, signer.body = parsed[0], parsed[1]
         signer.key_cache = self._keys
         return signer
 
-    def _check_dkim(self, raw, headers, body_offset, problems):
+    def _check_dkim(self, msg, problems):
         if problems:
             # dkimpy refuses such messages as a whole; so do we.
             return [DKIMResult('permerror', '', '',
                                'unparsable message: %s' % problems[0])]
-        msg = dkimverify.Message(raw, headers, body_offset)
+        headers = msg.headers
         get_txt = self.resolver.get_txt
         min_bits = self.settings.min_key_bits
         results = []
@@ -529,10 +539,11 @@ class Authenticator:
 
     # -- ARC -----------------------------------------------------------------
 
-    def _check_arc(self, parsed):
+    def _check_arc(self, parsed, lean=None):
         if isinstance(parsed, Exception):
             return ARCResult('fail', reason='unparsable message: %s' % parsed)
         arc = self._new_signer(_ARC, parsed)
+        arc.lean = lean if parsed[2] else None
         arc.minkey = self.settings.min_key_bits
         try:
             cv, results, why = arc.verify(dnsfunc=self.resolver.get_txt)
@@ -787,9 +798,11 @@ def _passes(results):
 _LINE_ENDINGS = re.compile(rb'\r?\n')
 
 
-def _dkim_parse(raw, body_offset):
-    """dkimpy's (headers, body) split, done once per message; returns the
-    exception instead for a message dkimpy cannot parse.
+def _dkim_parse(raw, body_offset, lean=None):
+    """dkimpy's (headers, body, same_split) split, done once per message;
+    returns the exception instead for a message dkimpy cannot parse.
+    same_split tells whether dkimpy's body is the one our header parse
+    found (so that ``lean``, a dkimverify.Message, can stand in for it).
 
     Only the header block goes through dkimpy's line splitter; the body is
     taken as is when it already uses CRLF throughout (the common case, and
@@ -798,11 +811,14 @@ def _dkim_parse(raw, body_offset):
     try:
         headers, rest = dkim.rfc822_parse(raw[:body_offset])
         if rest:
-            return dkim.rfc822_parse(raw)
+            headers, body = dkim.rfc822_parse(raw)
+            return headers, body, False
+        if lean is not None:
+            return headers, lean.body(), True
         body = raw[body_offset:]
         if body.count(b'\n') != body.count(b'\r\n'):
             body = _LINE_ENDINGS.sub(b'\r\n', body)
-        return headers, body
+        return headers, body, True
     except dkim.DKIMException as exc:
         return exc
 
