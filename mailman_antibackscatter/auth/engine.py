@@ -3,7 +3,9 @@
 """The Authenticator: SPF (pyspf), DKIM and ARC (dkimpy), alignment, DMARC
 policy lookup and the Authentication-Results stamp.  No Mailman imports."""
 
+import base64
 import dataclasses
+import hashlib
 import ipaddress
 import logging
 import re
@@ -14,8 +16,14 @@ import authres
 import dkim
 import dkim.util
 import spf
-from dkim.canonicalization import CanonicalizationPolicy
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from dkim.canonicalization import (CanonicalizationPolicy,
+                                   InvalidCanonicalizationPolicyError)
 
+from . import dkimverify
 from .headers import (parse_address, parse_headers, parse_received,
                       parse_received_spf)
 from .psl import PublicSuffixList, normalize_domain
@@ -89,7 +97,15 @@ class _KeyCache:
         hit = self._data.get(key)
         if hit is not None:
             return hit
-        value = dkim.evaluate_pk(name, txt)
+        pk, keysize, ktag, seqtlsrpt = dkim.evaluate_pk(name, txt)
+        rsa_key = None
+        if ktag == b'rsa':
+            try:
+                rsa_key = rsa.RSAPublicNumbers(
+                    pk['publicExponent'], pk['modulus']).public_key()
+            except Exception:
+                rsa_key = None      # dkimpy's own RSA code handles it
+        value = (pk, keysize, ktag, seqtlsrpt, rsa_key)
         with self._lock:
             if len(self._data) >= self.size:
                 self._data.clear()
@@ -107,8 +123,8 @@ class _CachedKeys:
         name = sig[b's'] + b'._domainkey.' + sig[b'd'] + b'.'
         txt = dnsfunc(name)       # DNSTempError propagates
         try:
-            (self.pk, self.keysize, self.ktag,
-             self.seqtlsrpt) = self.key_cache.load(name, txt)
+            (self.pk, self.keysize, self.ktag, self.seqtlsrpt,
+             self.rsa_key) = self.key_cache.load(name, txt)
         except (dkim.KeyFormatError, ValueError, TypeError) as exc:
             self.key_error = str(exc) or 'bad key'
             self.key_missing = not txt
@@ -117,12 +133,67 @@ class _CachedKeys:
         return self.verify_sig_process(sig, include_headers, sig_header, dnsfunc)
 
 
-class _DKIM(_CachedKeys, dkim.DKIM):
-    pass
+_PKCS1 = padding.PKCS1v15()
+_PREHASHED_SHA256 = Prehashed(hashes.SHA256())
+_WS = re.compile(rb'\s+')
 
 
 class _ARC(_CachedKeys, dkim.ARC):
-    pass
+    """dkimpy's ARC verifier with RSA-SHA256 done by ``cryptography``, body
+    hashes and canonicalized header lists shared between the ARC sets of a
+    message (and with the DKIM verifier, through ``lean``, a
+    dkimverify.Message).  Everything else (ARC semantics, header selection,
+    ed25519, rsa-sha1) stays dkimpy's."""
+    rsa_key = None
+    lean = None
+
+    def verify_sig_process(self, sig, include_headers, sig_header, dnsfunc):
+        if (self.ktag != b'rsa' or self.rsa_key is None or self.seqtlsrpt
+                or sig.get(b'a') != b'rsa-sha256'):
+            return super().verify_sig_process(sig, include_headers,
+                                              sig_header, dnsfunc)
+        c_value = sig.get(b'c', b'simple/simple')
+        try:
+            canon = CanonicalizationPolicy.from_c_value(c_value)
+        except InvalidCanonicalizationPolicyError as exc:
+            raise dkim.MessageFormatError('invalid c= value: %s' % exc.args[0])
+        cache = self.__dict__.setdefault('_shared', {})
+        if b'bh' in sig:
+            key = ('bh', c_value, sig.get(b'l'))
+            bodyhash = cache.get(key)
+            if bodyhash is None and self.lean is not None:
+                bodyhash = cache[key] = self.lean.body_hash(
+                    canon.body_algorithm.name == b'relaxed',
+                    int(sig[b'l']) if b'l' in sig else None)[0]
+            if bodyhash is None:
+                body = canon.canonicalize_body(self.body)
+                if b'l' in sig:
+                    body = body[:int(sig[b'l'])]
+                bodyhash = cache[key] = hashlib.sha256(body).digest()
+            try:
+                bh = base64.b64decode(_WS.sub(b'', sig[b'bh']))
+            except (TypeError, ValueError) as exc:
+                raise dkim.MessageFormatError(str(exc))
+            if bodyhash != bh:
+                raise dkim.ValidationError('body hash mismatch')
+        if b'from' in include_headers:
+            include_headers.append(b'from')
+        key = ('headers', c_value)
+        headers = cache.get(key)
+        if headers is None:
+            headers = cache[key] = canon.canonicalize_headers(self.headers)
+        digest = hashlib.sha256()
+        self.signed_headers = dkim.hash_headers(
+            digest, canon, headers, include_headers, sig_header, sig)
+        signature = base64.b64decode(_WS.sub(b'', sig[b'b']))
+        try:
+            self.rsa_key.verify(signature, digest.digest(), _PKCS1,
+                                _PREHASHED_SHA256)
+        except InvalidSignature:
+            return False
+        if self.keysize < self.minkey:
+            raise dkim.KeyFormatError('public key too small: %d' % self.keysize)
+        return True
 
 
 def _text(value):
@@ -188,6 +259,7 @@ class Authenticator:
             timeout=settings.dns_timeout)
         self.psl = PublicSuffixList.default(settings.public_suffix_list)
         self._keys = _KeyCache()
+        self._dkim_keys = dkimverify.KeyCache()
         if settings.alignment not in ('relaxed', 'strict'):
             raise ValueError('alignment must be relaxed or strict')
 
@@ -332,12 +404,15 @@ class Authenticator:
                     h.lname == 'dkim-signature' for h in headers)
                 want_arc = settings.arc and any(
                     h.lname == 'arc-seal' for h in headers)
-                if want_dkim or want_arc:
-                    parsed = _dkim_parse(raw, body_offset)
-                    if want_dkim:
-                        facts.dkim = self._check_dkim(parsed)
-                    if want_arc:
-                        facts.arc = self._check_arc(parsed)
+                # one lean view of the message: DKIM and ARC share its
+                # canonical forms and body hashes
+                lean = (dkimverify.Message(raw, headers, body_offset)
+                        if (want_dkim or want_arc) and not problems else None)
+                if want_dkim:
+                    facts.dkim = self._check_dkim(lean, problems)
+                if want_arc:
+                    facts.arc = self._check_arc(
+                        _dkim_parse(raw, body_offset, lean), lean)
                 if from_address is not None:
                     self._lookup_dmarc(_domain_of(from_address), facts)
         finally:
@@ -394,14 +469,13 @@ class Authenticator:
                 if self._claimed_id(header) not in self.trusted_ids:
                     continue
                 try:
-                    parsed = authres.AuthenticationResultsHeader.parse_value(
-                        header.value)
+                    results = _ar_results(header.value)
                 except Exception:
                     continue
-                facts.trusted.extend(_passes(parsed.results))
+                facts.trusted.extend(_passes(results))
                 if client is None:
                     ip = helo = None
-                    for res in parsed.results:
+                    for res in results:
                         for prop in getattr(res, 'properties', ()):
                             key = '%s.%s' % (prop.type, prop.name)
                             if key in ('policy.iprev', 'smtp.remote-ip',
@@ -452,87 +526,44 @@ class Authenticator:
         verify() only reads .headers and .body)."""
         signer = cls(None, logger=_dkim_log, minkey=0,
                      timeout=self.settings.dns_timeout)
-        signer.headers, signer.body = parsed
+        signer.headers, signer.body = parsed[0], parsed[1]
         signer.key_cache = self._keys
         return signer
 
-    def _check_dkim(self, parsed):
-        if isinstance(parsed, Exception):
+    def _check_dkim(self, msg, problems):
+        if problems:
+            # dkimpy refuses such messages as a whole; so do we.
             return [DKIMResult('permerror', '', '',
-                               'unparsable message: %s' % parsed)]
-        signer = self._new_signer(_DKIM, parsed)
-        sigs = [y for x, y in signer.headers if x.lower() == b'dkim-signature']
+                               'unparsable message: %s' % problems[0])]
+        headers = msg.headers
+        get_txt = self.resolver.get_txt
+        min_bits = self.settings.min_key_bits
         results = []
         now = time.time()
-        for idx, value in enumerate(sigs):
-            if idx >= MAX_SIGNATURES:
+        for header in headers:
+            if header.lname != 'dkim-signature':
+                continue
+            if len(results) >= MAX_SIGNATURES:
                 results.append(DKIMResult(
                     'policy', '', '', 'not verified: more than %d signatures'
                     % MAX_SIGNATURES))
                 continue
             try:
-                tags = dkim.util.parse_tag_value(value)
+                results.append(dkimverify.verify_signature(
+                    msg, header, get_txt, self._dkim_keys, now, min_bits))
             except Exception as exc:
-                results.append(DKIMResult('permerror', '', '',
-                                          'unparsable signature: %s' % exc))
-                continue
-            domain = normalize_domain(_text(tags.get(b'd')))
-            selector = _text(tags.get(b's')).strip()
-            results.append(self._verify_signature(
-                signer, idx, tags, domain, selector, now))
+                results.append(DKIMResult(
+                    'permerror', '', '',
+                    'verification error: %s' % type(exc).__name__))
         return results
-
-    def _verify_signature(self, signer, idx, tags, domain, selector, now):
-        def res(result, reason):
-            return DKIMResult(result, domain, selector, reason)
-        x = tags.get(b'x')
-        if x is not None:
-            try:
-                if int(x) < now:
-                    return res('policy', 'signature expired (x=%s)' % _text(x))
-            except ValueError:
-                return res('permerror', 'invalid x= tag')
-        try:
-            ok = signer.verify(idx, dnsfunc=self.resolver.get_txt)
-        except DNSTempError as exc:
-            return res('temperror', 'key lookup failed: %s' % exc)
-        except dkim.ValidationError as exc:
-            msg = str(exc)
-            if 'body hash mismatch' in msg:
-                return res('fail', 'body hash mismatch')
-            return res('permerror', msg[:160])
-        except dkim.DKIMException as exc:
-            return res('permerror', str(exc)[:160])
-        except Exception as exc:
-            return res('permerror', 'verification error: %s' % type(exc).__name__)
-        if not ok:
-            if signer.key_error:
-                if getattr(signer, 'key_missing', False):
-                    return res('permerror', 'no key published for %s._domainkey.%s'
-                               % (selector, domain))
-                return res('permerror', signer.key_error[:160])
-            return res('fail', 'signature did not verify')
-        if signer.ktag == b'rsa' and signer.keysize < self.settings.min_key_bits:
-            return res('policy', 'key too small (%d bits)' % signer.keysize)
-        length = tags.get(b'l')
-        if length is not None:
-            try:
-                canon = CanonicalizationPolicy.from_c_value(
-                    tags.get(b'c', b'simple/simple'))
-                body_len = len(canon.canonicalize_body(signer.body))
-                if int(length) < body_len:
-                    return res('policy', 'l=%s leaves %d body bytes unsigned'
-                               % (int(length), body_len - int(length)))
-            except Exception:
-                return res('policy', 'invalid l= tag')
-        return res('pass', 'signature verified')
 
     # -- ARC -----------------------------------------------------------------
 
-    def _check_arc(self, parsed):
+    def _check_arc(self, parsed, lean=None):
         if isinstance(parsed, Exception):
             return ARCResult('fail', reason='unparsable message: %s' % parsed)
         arc = self._new_signer(_ARC, parsed)
+        arc.lean = lean if parsed[2] else None
         arc.minkey = self.settings.min_key_bits
         try:
             cv, results, why = arc.verify(dnsfunc=self.resolver.get_txt)
@@ -557,9 +588,8 @@ class Authenticator:
         aar = _text(results[0].get('aar-value'))
         dkim_domains, spf_domain, dmarc_domains = [], None, []
         try:
-            parsed = authres.AuthenticationResultsHeader.parse_value(
-                _AAR_INSTANCE.sub('', aar, count=1))
-            for method, domain in _passes(parsed.results):
+            results = _ar_results(_AAR_INSTANCE.sub('', aar, count=1))
+            for method, domain in _passes(results):
                 if method == 'dkim':
                     dkim_domains.append(domain)
                 elif method == 'spf' and spf_domain is None:
@@ -704,6 +734,61 @@ class Authenticator:
 _NO_RECORD = object()
 
 
+class _Prop:
+    __slots__ = ('type', 'name', 'value')
+
+    def __init__(self, ptype, name, value):
+        self.type, self.name, self.value = ptype, name, value
+
+
+class _Res:
+    __slots__ = ('method', 'result', 'properties')
+
+    def __init__(self, method, result, properties):
+        self.method, self.result, self.properties = method, result, properties
+
+
+# The plain A-R values that _lean_ar_results() parses itself: an authserv-id
+# and "method=result ptype.property=value ..." clauses, lower case, with no
+# comments, quoted strings, versions or reason= (all else goes to authres).
+_AR_ID = re.compile(r"[ \t]*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*[ \t]*")
+_AR_CLAUSE = re.compile(
+    r"[ \t]*([a-z0-9_-]+(?:\.[a-z0-9_-]+)*)[ \t]*=[ \t]*([a-z0-9_-]+)"
+    r"((?:[ \t]+(?:smtp|header|body|policy)\.[a-z0-9_-]+(?:\.[a-z0-9_-]+)*"
+    r"=[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+)*)[ \t]*")
+_AR_AT_DOMAIN = re.compile(r'@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*')
+_AR_PROP = re.compile(r"(smtp|header|body|policy)\.([a-z0-9_.-]+)=([^ \t]+)")
+
+
+def _lean_ar_results(value):
+    """authres-equivalent results for a plain A-R value, None otherwise."""
+    if '(' in value or '"' in value or '\\' in value:
+        return None
+    parts = value.rstrip('\r\n\t ').split(';')
+    if len(parts) < 2 or not _AR_ID.fullmatch(parts[0]):
+        return None
+    results = []
+    for part in parts[1:]:
+        m = _AR_CLAUSE.fullmatch(part)
+        if m is None or m.group(1) == 'reason' or m.group(1) == 'none':
+            return None
+        props = []
+        for ptype, name, pvalue in _AR_PROP.findall(m.group(3)):
+            if pvalue[0] == '@' and not _AR_AT_DOMAIN.fullmatch(pvalue):
+                return None
+            props.append(_Prop(ptype, name, pvalue))
+        results.append(_Res(m.group(1), m.group(2), props))
+    return results
+
+
+def _ar_results(value):
+    """The result clauses of an A-R value (raises if unparsable)."""
+    results = _lean_ar_results(value)
+    if results is None:
+        results = authres.AuthenticationResultsHeader.parse_value(value).results
+    return results
+
+
 def _passes(results):
     """(method, domain) pairs for passing dkim/spf/dmarc clauses."""
     out = []
@@ -733,9 +818,11 @@ def _passes(results):
 _LINE_ENDINGS = re.compile(rb'\r?\n')
 
 
-def _dkim_parse(raw, body_offset):
-    """dkimpy's (headers, body) split, done once per message; returns the
-    exception instead for a message dkimpy cannot parse.
+def _dkim_parse(raw, body_offset, lean=None):
+    """dkimpy's (headers, body, same_split) split, done once per message;
+    returns the exception instead for a message dkimpy cannot parse.
+    same_split tells whether dkimpy's body is the one our header parse
+    found (so that ``lean``, a dkimverify.Message, can stand in for it).
 
     Only the header block goes through dkimpy's line splitter; the body is
     taken as is when it already uses CRLF throughout (the common case, and
@@ -744,11 +831,14 @@ def _dkim_parse(raw, body_offset):
     try:
         headers, rest = dkim.rfc822_parse(raw[:body_offset])
         if rest:
-            return dkim.rfc822_parse(raw)
+            headers, body = dkim.rfc822_parse(raw)
+            return headers, body, False
+        if lean is not None:
+            return headers, lean.body(), True
         body = raw[body_offset:]
         if body.count(b'\n') != body.count(b'\r\n'):
             body = _LINE_ENDINGS.sub(b'\r\n', body)
-        return headers, body
+        return headers, body, True
     except dkim.DKIMException as exc:
         return exc
 

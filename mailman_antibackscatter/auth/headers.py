@@ -11,15 +11,29 @@ __all__ = ['Header', 'parse_headers', 'parse_received', 'parse_address',
 
 
 class Header:
-    """One header field: name, unfolded str value and its raw byte span."""
-    __slots__ = ('name', 'lname', 'value', 'start', 'end')
+    """One header field: name, unfolded str value and its raw byte span.
 
-    def __init__(self, name, value, start, end):
+    The value may be given as the raw value bytes instead (``raw_value``);
+    it is then decoded and unfolded on first use (most headers of a message
+    are never looked at)."""
+    __slots__ = ('name', 'lname', '_value', '_raw_value', 'start', 'end')
+
+    def __init__(self, name, value, start, end, raw_value=None):
         self.name = name
         self.lname = name.lower()
-        self.value = value
+        self._value = value
+        self._raw_value = raw_value
         self.start = start
         self.end = end
+
+    @property
+    def value(self):
+        value = self._value
+        if value is None:
+            value = self._value = _UNFOLD.sub(
+                '', _decode(self._raw_value).rstrip('\r\n')).strip()
+            self._raw_value = None
+        return value
 
     def __repr__(self):
         return '<Header %s: %r>' % (self.name, self.value[:40])
@@ -54,8 +68,7 @@ def parse_headers(raw):
 
     def finish(end):
         name, start, vstart = current
-        value = _UNFOLD.sub('', _decode(raw[vstart:end]).rstrip('\r\n'))
-        headers.append(Header(name, value.strip(), start, end))
+        headers.append(Header(name, None, start, end, raw[vstart:end]))
 
     while pos < n:
         eol = raw.find(b'\n', pos)

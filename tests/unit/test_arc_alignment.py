@@ -59,6 +59,26 @@ def test_broken_chain(make_auth, sealed):
     assert v.status == Status.NONE
 
 
+def test_arc_body_changed_after_seal(make_auth, sealed):
+    auth = make_auth(trusted_arc_sealers=frozenset({'forwarder.example'}))
+    raw = sealed(make_message()).replace(b'Hello world.', b'Hello w0rld.')
+    v = auth.authenticate(raw, 'x@forwarder.example', CLIENT)
+    assert v.arc.result == 'fail' and not v.arc.trusted
+
+
+def test_arc_lf_line_endings_and_two_sets(make_auth, sealed, dns_server, rsa_key):
+    auth = make_auth(trusted_arc_sealers=frozenset({'forwarder.example'}))
+    raw = sealed(make_message(linesep='\n'))
+    assert b'\r' not in raw
+    v = auth.authenticate(raw, 'x@forwarder.example', CLIENT)
+    assert v.arc.result == 'pass' and v.arc.trusted
+    dns_server.add('arc._domainkey.second.example', 'TXT', rsa_key[1])
+    raw = arc_seal(raw, 'second.example', 'arc', rsa_key[0], 'mx.second.example',
+                   'arc=pass smtp.remote-ip=192.0.2.1')
+    v = auth.authenticate(raw, 'x@forwarder.example', CLIENT)
+    assert v.arc.result == 'pass' and v.arc.sealer == 'second.example'
+
+
 def test_arc_disabled(make_auth, sealed):
     auth = make_auth(arc=False, trusted_arc_sealers=frozenset({'forwarder.example'}))
     v = auth.authenticate(sealed(make_message()), 'x@forwarder.example', CLIENT)
