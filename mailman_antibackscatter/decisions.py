@@ -34,8 +34,12 @@ def count(list_id, reason, amount=1):
     try:
         store = config.db.store
         day = today()
-        row = store.query(DecisionCount).filter_by(
-            list_id=list_id, day=day, reason=reason).first()
+        # no_autoflush: our read must not flush Mailman's pending changes
+        # (and so cannot fail because of them); the row we add has no
+        # constraints that could make the runner's commit fail.
+        with store.no_autoflush:
+            row = store.query(DecisionCount).filter_by(
+                list_id=list_id, day=day, reason=reason).first()
         if row is None:
             store.add(DecisionCount(
                 list_id=list_id, day=day, reason=reason, count=amount))

@@ -27,13 +27,14 @@ log = logging.getLogger('mailman.antibackscatter')
 
 
 def owner_addresses(mlist):
-    """Addresses that reach the list's owners and moderators, lowercased."""
+    """The list's -owner address and the site owner, lowercased.
+
+    An owner's personal address is not here on purpose: a post forged in an
+    owner's name is answered (or not) like any other sender's.
+    """
     addresses = {config.mailman.site_owner.lower()}
-    if mlist is None:
-        return addresses
-    addresses.add(mlist.owner_address.lower())
-    for roster in (mlist.owners, mlist.moderators):
-        addresses.update(a.email.lower() for a in roster.addresses)
+    if mlist is not None:
+        addresses.add(mlist.owner_address.lower())
     return addresses
 
 
@@ -80,6 +81,9 @@ def filter_recipients(notification, mlist):
     list_id = mlist.list_id if mlist is not None else trigger.list_id
     allowed = set()
     for recipient in recipients:
+        if recipient.lower() in trigger.chosen:
+            allowed.add(recipient)
+            continue
         if to_owners or recipient.lower() in owners:
             # Owners are limited by the notice policy, not the rate limit.
             ok, reason = owner_notice_allowed(settings, trigger)

@@ -1,8 +1,8 @@
 """Every change the plugin makes to Mailman's own behaviour, in one place.
 
 `install()` runs from the plugin's post_hook in every Mailman process.  It
-wraps three Mailman functions and replaces five built-in components by
-subclasses.  Each target is checked first (it must exist and have the
+wraps four Mailman functions (one of them in the three modules that import
+it by name) and replaces five built-in components by subclasses.  Each target is checked first (it must exist and have the
 signature it has in Mailman 3.3.10): if a Mailman upgrade moved or changed
 one, start-up logs an error naming it and `tests/component/test_patches.py`
 fails, instead of the protection silently going away.
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from mailman_antibackscatter.guard import guarded_send
 from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.trigger import (
-    MSGDATA_KEY, Trigger, answering, verdict_of)
+    MSGDATA_KEY, Trigger, answering, current, verdict_of)
 
 log = logging.getLogger('mailman.antibackscatter')
 MARK = '_antibackscatter_original'
@@ -70,7 +71,10 @@ MODERATOR = (
     Target('mailman.commands.eml_confirm', '', 'handle_message',
            HANDLE_MESSAGE),
     )
-TARGETS = (RUNNER, SEND) + MODERATOR
+# The pipeline's reaction to RejectMessage (filter_action=reject).
+PIPELINE_REJECT = Target('mailman.core.pipelines', '', 'bounce_message',
+                         ('mlist', 'msg', 'error'))
+TARGETS = (RUNNER, SEND, PIPELINE_REJECT) + MODERATOR
 
 
 def _process_one_file_wrapper(original):
@@ -90,12 +94,39 @@ def _process_one_file_wrapper(original):
 
 def _handle_message_wrapper(original):
     def handle_message(mlist, id, action, comment=None, forward=None):
-        with answering(_held_trigger(mlist, id)):
+        with answering(_held_trigger(mlist, id, forward)):
             return original(mlist, id, action, comment, forward)
     return handle_message
 
 
-def _held_trigger(mlist, request_id):
+def _pipeline_reject_wrapper(original):
+    """A pipeline reject of an undecided (temperror) sender holds instead.
+
+    Mailman drops a message whose pipeline raised RejectMessage and bounces
+    it; the exit already stops the bounce to an unproven sender, but a DNS
+    failure must never cost a message, so that one is held.
+    """
+    def bounce_message(mlist, msg, error=None):
+        trigger = current()
+        if (trigger is not None and trigger.verdict is not None
+                and get_settings().enabled
+                and trigger.status_for(msg.sender) is Status.TEMPERROR):
+            from mailman.app.moderator import hold_message
+            from mailman_antibackscatter import decisions
+            hold_message(mlist, msg,
+                         {MSGDATA_KEY: trigger.verdict.to_dict()},
+                         'Rejected by a content filter ({}); held because '
+                         'DNS trouble kept the sender unproven'.format(error))
+            decisions.record(
+                'pipeline-reject-held-temperror', list_id=mlist.list_id,
+                message_id=str(msg.get('message-id', '')),
+                verdict=trigger.verdict, action='hold')
+            return None
+        return original(mlist, msg, error)
+    return bounce_message
+
+
+def _held_trigger(mlist, request_id, forward=None):
     """The trigger for a moderator's decision on held post *request_id*."""
     from mailman.interfaces.messages import IMessageStore
     from mailman.interfaces.requests import IListRequests
@@ -121,7 +152,9 @@ def _held_trigger(mlist, request_id):
         log.exception('could not read the verdict of held request %s on %s',
                       request_id, mlist.list_id)
     return Trigger(list_id=mlist.list_id, message_id=message_id,
-                   verdict=verdict, where='moderator')
+                   verdict=verdict, where='moderator',
+                   # A moderator's own "forward to" addresses are no answer.
+                   chosen=frozenset(a.lower() for a in (forward or ())))
 
 
 def _wrap(target, make_wrapper):
@@ -143,6 +176,8 @@ def install_wrappers():
         done.append(str(RUNNER))
     if _wrap(SEND, guarded_send):
         done.append(str(SEND))
+    if _wrap(PIPELINE_REJECT, _pipeline_reject_wrapper):
+        done.append(str(PIPELINE_REJECT))
     for target in MODERATOR:
         if _wrap(target, _handle_message_wrapper):
             done.append(str(target))

@@ -6,6 +6,7 @@ Mailman installation down, and never silently weakens protection either: the
 log says what was ignored.
 """
 
+import dataclasses
 import ipaddress
 import logging
 import re
@@ -177,7 +178,9 @@ def load_settings(site_parser=None):
 
     authserv_id = get('antibackscatter', 'authserv_id').strip()
     if not authserv_id:
-        authserv_id = socket.getfqdn() or 'localhost'
+        # An id of its own: MTAs and milters (OpenDKIM, OpenDMARC) use the
+        # host name, and the door removes every header claiming our id.
+        authserv_id = 'antibackscatter.' + (socket.getfqdn() or 'localhost')
     networks = get('antibackscatter', 'internal_networks', _networks)
     engine = EngineSettings(
         authserv_id=authserv_id,
@@ -224,9 +227,31 @@ def load_settings(site_parser=None):
         log_level=choice('logging', 'level'),
         problems=tuple(problems),
         )
+    problems.extend(_weakening(settings))
+    settings = dataclasses.replace(settings, problems=tuple(problems))
     for problem in problems:
         log.error('configuration: %s', problem)
     return settings
+
+
+def _weakening(settings):
+    """Settings that are valid but would quietly switch protection off."""
+    found = []
+    missing = {'in', 'command'} - settings.answering_runners
+    if missing:
+        found.append('[policy] answering_runners lacks {}: automatic messages '
+                     'from those runners would not be checked'.format(
+                         ', '.join(sorted(missing))))
+    if settings.ratelimit_enabled and not settings.window:
+        found.append('[ratelimit] window is 0, which disables the rate limit; '
+                     'use enabled: no to say so')
+    own = settings.engine.authserv_id.lower()
+    if own in settings.engine.trusted_authserv_ids:
+        found.append('[antibackscatter] authserv_id {} is also in '
+                     'trusted_authserv_ids: headers with that id are removed '
+                     'at the door and never trusted; give the plugin an id of '
+                     'its own'.format(own))
+    return found
 
 
 def _networks(value):

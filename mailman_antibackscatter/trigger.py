@@ -31,6 +31,7 @@ class Trigger:
     message_id: str
     verdict: object          # Verdict or None when the door never saw it
     where: str               # 'runner:in', 'moderator', ...
+    chosen: frozenset = frozenset()   # recipients a person chose (forwards)
 
     def status_for(self, address):
         if self.verdict is None:

@@ -174,3 +174,51 @@ def test_a_verdict_header_written_by_anybody_else_proves_nothing(mailman, dns):
     assert recipients_of('virgin') == []
     assert mlist.members.get_member('victim@victim.example') is None
     assert reasons(mlist) == {'command-ignored-no-verdict': 1}
+
+
+def test_moderator_forward_reaches_the_chosen_address(mailman, dns):
+    mlist = create_list('test@example.com')
+    mlist.admin_immed_notify = False
+    msg, _ = incoming(dns, sender='victim@victim.example',
+                      to='test@example.com', client=SPAMMER)
+    run(IncomingRunner, 'in', mlist, msg, to_list=True)
+    request = list(IListRequests(mlist).held_requests)[0]
+    moderator.handle_message(mlist, request.id, Action.discard,
+                             forward=['expert@elsewhere.example'])
+    assert [r for r, _ in recipients_of('virgin')] == [
+        {'expert@elsewhere.example'}]
+
+
+def test_forged_post_from_an_owners_own_address_gets_no_notice(mailman, dns):
+    mlist = create_list('test@example.com')
+    mlist.admin_immed_notify = False
+    owner = getUtility(IUserManager).create_address('boss@victim.example')
+    from mailman.interfaces.member import MemberRole
+    mlist.subscribe(owner, MemberRole.owner)
+    recipients_of('virgin')
+    msg, _ = incoming(dns, sender='boss@victim.example',
+                      to='test@example.com', client=SPAMMER)
+    run(IncomingRunner, 'in', mlist, msg, to_list=True)
+    assert recipients_of('virgin') == []
+
+
+def test_content_filter_reject_holds_on_dns_trouble(mailman, dns):
+    from mailman.interfaces.action import FilterAction
+    from mailman.runners.pipeline import PipelineRunner
+    mlist = create_list('test@example.com')
+    mlist.filter_content = True
+    mlist.filter_action = FilterAction.reject
+    mlist.filter_types = ['text/html']
+    dns.blackhole('slow2.example')
+    try:
+        msg, verdict = incoming(
+            dns, sender='sue@slow2.example', to='test@example.com',
+            body='<p>hi</p>\n',
+            headers=['MIME-Version: 1.0', 'Content-Type: text/html'])
+    finally:
+        dns.clear_faults()
+    assert verdict.status.value == 'temperror'
+    run(PipelineRunner, 'pipeline', mlist, msg, to_list=True)
+    assert recipients_of('virgin') == []
+    assert IListRequests(mlist).count == 1
+    assert reasons(mlist) == {'pipeline-reject-held-temperror': 1}

@@ -69,3 +69,20 @@ def test_intervals(text, expected):
 def test_bad_nameservers(text):
     with pytest.raises(SettingError):
         parse_nameservers(text)
+
+
+def test_settings_that_switch_protection_off_are_reported():
+    settings = load_settings(parser(
+        '[policy]\nanswering_runners: in pipeline\n'
+        '[ratelimit]\nwindow: 0\n'
+        '[antibackscatter]\nauthserv_id: mx.example.org\n'
+        'trusted_authserv_ids: mx.example.org\n'))
+    text = '\n'.join(settings.problems)
+    assert 'answering_runners lacks command' in text
+    assert 'window is 0' in text
+    assert 'mx.example.org is also in trusted_authserv_ids' in text
+
+
+def test_default_authserv_id_is_the_plugins_own():
+    assert load_settings(None).engine.authserv_id.startswith(
+        'antibackscatter.')
