@@ -254,10 +254,15 @@ def parse_key(txt):
 
 
 class KeyCache:
-    """Parsed keys per (DNS name, TXT value); bounded and thread-safe."""
+    """Parsed keys per (DNS name, TXT value); bounded and thread-safe.
 
-    def __init__(self, size=2000):
+    *loader* turns (name, txt) into the cached value; by default this
+    module's own key parser.
+    """
+
+    def __init__(self, size=2000, loader=None):
         self.size = size
+        self._loader = loader or (lambda name, txt: parse_key(txt))
         self._data = {}
         self._lock = threading.Lock()
 
@@ -266,7 +271,7 @@ class KeyCache:
         hit = self._data.get(cache_key)
         if hit is not None:
             return hit
-        value = parse_key(txt)
+        value = self._loader(name, txt)
         with self._lock:
             if len(self._data) >= self.size:
                 self._data.clear()

@@ -86,31 +86,17 @@ if not getattr(spf.DNSLookup, 'antibackscatter', False):
 
 # -- dkimpy with a parsed-key cache ------------------------------------------
 
-class _KeyCache:
-    def __init__(self, size=2000):
-        self.size = size
-        self._data = {}
-        self._lock = threading.Lock()
-
-    def load(self, name, txt):
-        key = (name, txt)
-        hit = self._data.get(key)
-        if hit is not None:
-            return hit
-        pk, keysize, ktag, seqtlsrpt = dkim.evaluate_pk(name, txt)
-        rsa_key = None
-        if ktag == b'rsa':
-            try:
-                rsa_key = rsa.RSAPublicNumbers(
-                    pk['publicExponent'], pk['modulus']).public_key()
-            except Exception:
-                rsa_key = None      # dkimpy's own RSA code handles it
-        value = (pk, keysize, ktag, seqtlsrpt, rsa_key)
-        with self._lock:
-            if len(self._data) >= self.size:
-                self._data.clear()
-            self._data[key] = value
-        return value
+def _load_dkimpy_key(name, txt):
+    """dkimpy's parsed key, plus a `cryptography` RSA key for fast checks."""
+    pk, keysize, ktag, seqtlsrpt = dkim.evaluate_pk(name, txt)
+    rsa_key = None
+    if ktag == b'rsa':
+        try:
+            rsa_key = rsa.RSAPublicNumbers(
+                pk['publicExponent'], pk['modulus']).public_key()
+        except Exception:
+            rsa_key = None      # dkimpy's own RSA code handles it
+    return (pk, keysize, ktag, seqtlsrpt, rsa_key)
 
 
 class _CachedKeys:
@@ -258,7 +244,7 @@ class Authenticator:
             cache_size=settings.dns_cache_size,
             timeout=settings.dns_timeout)
         self.psl = PublicSuffixList.default(settings.public_suffix_list)
-        self._keys = _KeyCache()
+        self._keys = dkimverify.KeyCache(loader=_load_dkimpy_key)
         self._dkim_keys = dkimverify.KeyCache()
         if settings.alignment not in ('relaxed', 'strict'):
             raise ValueError('alignment must be relaxed or strict')
