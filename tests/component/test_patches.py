@@ -77,3 +77,29 @@ def test_runner_classes_are_the_plugins(mailman):
         'AuthenticatingLMTPRunner')
     assert getattr(config, 'runner.command')['class'].endswith(
         'AuthenticatedCommandRunner')
+
+
+def test_runner_classes_requested_only_when_enabled(mailman):
+    from configparser import ConfigParser
+    from mailman_antibackscatter.plugin import runner_overrides
+    from mailman_antibackscatter.settings import load_settings
+    config.push('stock runners', '[runner.lmtp]\nclass: '
+                'mailman.runners.lmtp.LMTPRunner\n[runner.command]\nclass: '
+                'mailman.runners.command.CommandRunner\n')
+    try:
+        enabled = runner_overrides(load_settings(None))
+        site = ConfigParser()
+        site.read_string('[antibackscatter]\nenabled: no\n')
+        disabled = runner_overrides(load_settings(site))
+    finally:
+        config.pop('stock runners')
+    assert 'AuthenticatingLMTPRunner' in enabled
+    assert 'AuthenticatedCommandRunner' in enabled
+    assert disabled == ''
+
+
+def test_unreadable_site_file_falls_back_to_protective_defaults(tmp_path):
+    from types import SimpleNamespace
+    from mailman_antibackscatter.plugin import read_site_configuration
+    section = SimpleNamespace(configuration=str(tmp_path / 'missing.cfg'))
+    assert read_site_configuration(section) is None
