@@ -99,10 +99,8 @@ class AntiBackscatterPlugin:
         site = read_site_configuration(section)
         settings = load_settings(site)
         setup_logging(settings)
-        if site is not None:
-            # Logged again now that the plugin's log file exists.
-            for problem in settings.problems:
-                log.error('configuration: %s', problem)
+        for problem in settings.problems:
+            log.error('configuration: %s', problem)
         runtime.configure(settings)
         if not settings.enabled:
             log.info('disabled by its configuration file')

@@ -8,7 +8,6 @@ log says what was ignored.
 
 import dataclasses
 import ipaddress
-import logging
 import re
 import socket
 
@@ -18,8 +17,6 @@ from datetime import timedelta
 from importlib.resources import files
 
 from mailman_antibackscatter.auth import EngineSettings
-
-log = logging.getLogger('mailman.antibackscatter')
 
 DEFAULTS_TEXT = files('mailman_antibackscatter').joinpath(
     'antibackscatter.cfg').read_text(encoding='utf-8')
@@ -142,7 +139,8 @@ def load_settings(site_parser=None):
     """Merge *site_parser* (a ConfigParser, or None) over the shipped defaults.
 
     Returns a `SiteSettings`.  Unknown sections/options and bad values are
-    reported in `.problems` (and logged) rather than raised.
+    reported in `.problems` rather than raised; the plugin logs them once its
+    log file is open.
     """
     defaults = _parser_from_defaults()
     merged = _parser_from_defaults()
@@ -228,10 +226,7 @@ def load_settings(site_parser=None):
         problems=tuple(problems),
         )
     problems.extend(_weakening(settings))
-    settings = dataclasses.replace(settings, problems=tuple(problems))
-    for problem in problems:
-        log.error('configuration: %s', problem)
-    return settings
+    return dataclasses.replace(settings, problems=tuple(problems))
 
 
 def _weakening(settings):

@@ -2,8 +2,9 @@
 
 from mailman.chains.reject import RejectChain
 from mailman_antibackscatter import decisions
-from mailman_antibackscatter.chains.setaside import set_aside
 from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.chains.setaside import set_aside
+from mailman_antibackscatter.guard import answer_allowed
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.trigger import current
 
@@ -22,13 +23,13 @@ class AuthenticatedRejectChain(RejectChain):
     def _process(self, mlist, msg, msgdata):
         settings = get_settings()
         trigger = current()
-        if trigger is None or not settings.enabled or settings.answer == 'all':
+        if trigger is None or not settings.enabled:
+            return super()._process(mlist, msg, msgdata)
+        # The same policy the exit applies to the bounce itself.
+        may_answer, _reason = answer_allowed(settings, trigger, msg.sender)
+        if may_answer:
             return super()._process(mlist, msg, msgdata)
         status = trigger.status_for(msg.sender)
-        if status is Status.PASS:
-            return super()._process(mlist, msg, msgdata)
-        if settings.answer == 'not-forged' and status is Status.NONE:
-            return super()._process(mlist, msg, msgdata)
         hold = (status is Status.TEMPERROR or trigger.verdict is None
                 or settings.reject_unproven == 'hold')
         decisions.record(
