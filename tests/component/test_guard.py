@@ -13,6 +13,16 @@ from tests.component.helpers import (
     SPAMMER, enqueue, incoming, recipients_of)
 
 
+def list_with_anne():
+    """test@example.com with member anne@example.org, no owner notices."""
+    mlist = create_list('test@example.com')
+    mlist.admin_immed_notify = False
+    anne = getUtility(IUserManager).create_address('anne@example.org')
+    mlist.subscribe(anne)
+    recipients_of('virgin')                     # the welcome message
+    return mlist
+
+
 def run_incoming(mlist, msg):
     enqueue('in', mlist, msg, to_list=True)
     make_testable_runner(IncomingRunner, 'in').run()
@@ -96,11 +106,7 @@ def test_rate_limit_per_recipient_and_domain(mailman, dns):
 
 
 def test_forged_member_post_is_held_quietly(mailman, dns):
-    mlist = create_list('test@example.com')
-    mlist.admin_immed_notify = False
-    anne = getUtility(IUserManager).create_address('anne@example.org')
-    mlist.subscribe(anne)
-    recipients_of('virgin')                     # the welcome message
+    mlist = list_with_anne()
     forged, _ = incoming(dns, sender='anne@example.org',
                          to='test@example.com', client=SPAMMER)
     run_incoming(mlist, forged)
@@ -115,10 +121,7 @@ def test_forged_member_post_is_held_quietly(mailman, dns):
 
 
 def test_reply_to_naming_a_member_does_not_make_a_member_post(mailman, dns):
-    mlist = create_list('test@example.com')
-    mlist.admin_immed_notify = False
-    anne = getUtility(IUserManager).create_address('anne@example.org')
-    mlist.subscribe(anne)
+    mlist = list_with_anne()
     spam, _ = incoming(dns, sender='someone@plain.example',
                        to='test@example.com',
                        headers=['Reply-To: anne@example.org',
