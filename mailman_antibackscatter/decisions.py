@@ -44,7 +44,12 @@ def count(list_id, reason, amount=1):
             store.add(DecisionCount(
                 list_id=list_id, day=day, reason=reason, count=amount))
         else:
-            row.count += amount
+            # The database adds when the row is written (count = count + n),
+            # so runners counting the same reason at once all add up.  Still
+            # an expression if this transaction counted it already.
+            pending = row.count
+            row.count = (DecisionCount.count if isinstance(pending, int)
+                         else pending) + amount
     except Exception:
         log.exception('could not count decision %s for %s', reason, list_id)
 

@@ -82,3 +82,49 @@ def test_layer_runs_on_the_requested_database(mailman, request):
     config.db.commit()
     assert decisions.totals('test.example.com') == {
         ('test.example.com', 'owner-forged-discarded'): 2}
+
+
+def test_counts_from_concurrent_transactions_add_up(mailman):
+    """Two runners counting the same reason at once: neither count is lost.
+
+    The other transaction reads the counter, then this one counts and
+    commits, then the other commits: a read-modify-write would store 2.
+    """
+    import threading
+    list_id, reason = 'test.example.com', 'answer-suppressed-fail'
+    decisions.count(list_id, reason)
+    config.db.commit()
+    counted, go_on, errors = threading.Event(), threading.Event(), []
+
+    def other_runner():
+        # config.db.store is per thread: this is another session.
+        try:
+            decisions.count(list_id, reason)
+            counted.set()
+            go_on.wait(30)
+            config.db.commit()
+        except Exception as error:          # reported below
+            errors.append(error)
+        finally:
+            counted.set()
+            config.db.store.close()
+
+    thread = threading.Thread(target=other_runner)
+    thread.start()
+    counted.wait(30)
+    decisions.count(list_id, reason)
+    config.db.commit()
+    go_on.set()
+    thread.join(30)
+    assert errors == []
+    assert decisions.totals(list_id) == {(list_id, reason): 3}
+
+
+def test_counts_in_one_transaction_add_up(mailman):
+    list_id, reason = 'test.example.com', 'reject-unproven-discarded'
+    decisions.count(list_id, reason)
+    config.db.commit()
+    decisions.count(list_id, reason)
+    decisions.count(list_id, reason, amount=2)
+    config.db.commit()
+    assert decisions.totals(list_id) == {(list_id, reason): 4}
