@@ -57,6 +57,22 @@ def is_autoreply(msg):
     return (msg.get('precedence') or '').strip().lower() == 'auto_reply'
 
 
+def failures(msg):
+    """flufl.bounce's (temporary, permanent) addresses, lowercase str.
+
+    Some of its detectors crash on odd input (a report without From:); for
+    a report that carries a valid tag that only means nobody can parse it,
+    so it is treated as unrecognized, not shunted.
+    """
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:
+        log.exception('flufl.bounce failed on %s; treating it as '
+                      'unrecognized', _clean(msg.get('message-id')))
+        return [], []
+    return _addresses(temporary), _addresses(permanent)
+
+
 def _addresses(found):
     """flufl.bounce's addresses as lowercase str (bytes are UTF-8)."""
     result = []
@@ -158,8 +174,7 @@ class GatedBounceRunner(BounceRunner):
 
     def _score(self, mlist, msg, rcpt, recipient):
         """A report that answers our mail: told apart as Mailman does."""
-        temporary, permanent = all_failures(msg)
-        temporary, permanent = _addresses(temporary), _addresses(permanent)
+        temporary, permanent = failures(msg)
         if recipient is not None:
             # VERP: the tag names the recipient; the body only says how.
             failed = [recipient] if permanent else []
@@ -235,8 +250,8 @@ class GatedBounceRunner(BounceRunner):
         message_ids = quoted_message_ids(msg.as_bytes())
         if not message_ids:
             return None
-        temporary, permanent = all_failures(msg)
-        candidates = _addresses(permanent)
+        temporary, permanent = failures(msg)
+        candidates = permanent
         if '=' in sub:
             # Bounce of mail VERP'd before the plugin: Mailman's parser.
             untagged = '{}{}{}@{}'.format(
