@@ -269,3 +269,26 @@ def test_sent_record_pruned_by_age_and_cap(mlist):
                     return_value=now() + timedelta(days=60)):
         bounces.prune_sent(policy)
     assert store.query(SentMessage).count() == 0
+
+
+def test_lmtp_records_the_envelope_recipient_of_each_bounce(mlist):
+    """One LMTP transaction to the list and two -bounces addresses."""
+    from types import SimpleNamespace
+    from mailman_antibackscatter.runners.lmtp import AuthenticatingLMTPHandler
+    tagged = sender_for(mlist, [ANNE])
+    envelope = SimpleNamespace(
+        content=b'From: x@example.org\r\nTo: y\r\nSubject: s\r\n'
+                b'Message-ID: <lmtp@example.org>\r\n\r\nhi\r\n',
+        mail_from='', rcpt_tos=['test@example.com', tagged.upper(),
+                                'test-bounces@example.com'])
+    handler = AuthenticatingLMTPHandler(workers=1)
+    status = handler._handle_DATA(None, None, envelope)
+    assert status.split('\r\n') == ['250 Ok'] * 3
+    assert envelope.rcpt_tos[1] == tagged.upper()
+    queued = get_queue_messages('bounces')
+    assert sorted(item.msgdata[ENVELOPE_RCPT] for item in queued) == sorted(
+        [tagged.lower(), 'test-bounces@example.com'])
+    posts = get_queue_messages('in')
+    assert len(posts) == 1 and ENVELOPE_RCPT not in posts[0].msgdata
+    # The stock switchboard is back in place.
+    assert type(config.switchboards['bounces']).__name__ == 'Switchboard'
