@@ -44,6 +44,10 @@ from public import public
 log = logging.getLogger('mailman.antibackscatter')
 
 PRUNE_INTERVAL = 3600
+# Counters are written in batches: when the queue is empty, after this many
+# seconds, or at this many pending decisions (and when the runner stops).
+FLUSH_SECONDS = 5
+FLUSH_PENDING = 500
 _AUTOREPLY_HEADERS = ('x-autoreply', 'x-autorespond', 'x-autoresponder')
 
 
@@ -112,6 +116,12 @@ class GatedBounceRunner(BounceRunner):
 
     _last_prune = 0.0
 
+    def __init__(self, name, slice=None):
+        super().__init__(name, slice)
+        self._pending = {}
+        self._pending_total = 0
+        self._last_flush = time.monotonic()
+
     def _dispose(self, mlist, msg, msgdata):
         if not policy(mlist).enabled:
             return super()._dispose(mlist, msg, msgdata)
@@ -127,8 +137,31 @@ class GatedBounceRunner(BounceRunner):
             raise
         return False
 
+    def flush_counters(self):
+        """Write the batched decision counters (in the current transaction)."""
+        pending, self._pending, self._pending_total = self._pending, {}, 0
+        self._last_flush = time.monotonic()
+        for (list_id, reason), amount in pending.items():
+            decisions.count(list_id, reason, amount)
+        return bool(pending)
+
+    def _snooze(self, filecnt):
+        if not filecnt and self._pending and self.flush_counters():
+            config.db.commit()
+        super()._snooze(filecnt)
+
+    def _clean_up(self):
+        if self._pending and self.flush_counters():
+            config.db.commit()
+        super()._clean_up()
+
     def _do_periodic(self):
         super()._do_periodic()
+        if self._pending and (
+                time.monotonic() - self._last_flush > FLUSH_SECONDS
+                or self._pending_total >= FLUSH_PENDING):
+            self.flush_counters()
+            config.db.commit()
         if time.monotonic() - self._last_prune > PRUNE_INTERVAL:
             self._last_prune = time.monotonic()
             try:
@@ -278,7 +311,10 @@ class GatedBounceRunner(BounceRunner):
         decisions.record(reason, list_id=mlist.list_id,
                          message_id=_clean(msg.get('message-id')),
                          action=action, recipient=recipient,
-                         detail='; '.join(parts))
+                         detail='; '.join(parts), count_now=False)
+        key = (mlist.list_id, reason)
+        self._pending[key] = self._pending.get(key, 0) + 1
+        self._pending_total += 1
         return reason
 
     def _drop(self, reason, mlist, msg, rcpt, why):
