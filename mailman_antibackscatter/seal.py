@@ -16,6 +16,7 @@ file; they notice a rotation by the file's modification time.
 """
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import hmac
@@ -67,8 +68,7 @@ def update_ring(var_dir, change):
     with _locked(path):
         ring = _read(path) if os.path.exists(path) else KeyRing()
         if ring.seal is None:
-            ring = KeyRing(keys=ring.keys, grace_start=ring.grace_start,
-                           seal=os.urandom(32).hex())
+            ring = dataclasses.replace(ring, seal=os.urandom(32).hex())
             log.info('created the verdict seal key in %s', path)
         new = change(ring)
         if new != ring or not os.path.exists(path):

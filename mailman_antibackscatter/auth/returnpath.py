@@ -22,6 +22,7 @@ matches a bulk tag, and all letters are lowercase because the LMTP runner
 lowercases recipients.
 """
 
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -59,6 +60,7 @@ class KeyRing:
     keys: tuple = ()
     grace_start: int = None      # day the plugin first signed, for roll-out
     seal: str = None             # the verdict seal key line (see seal.py)
+    imported: int = None         # day Mailman's smtp.log was read (roll-out)
     _by_kid: dict = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -180,10 +182,11 @@ def tag_local(bounces_local, tag, rest, delimiter='+'):
 #   <64 hex>                                   the verdict seal key (seal.py)
 #   tag <kid> <64 hex> <created day> [<retired day>]
 #   grace-start <day>
+#   smtp-log-imported <day>
 # '#' starts a comment.  Day numbers are days since 1970-01-01 (UTC).
 
 def parse_keyfile(text):
-    keys, seal, grace = [], None, None
+    keys, seal, grace, imported = [], None, None, None
     for number, line in enumerate(text.splitlines(), 1):
         words = line.split('#', 1)[0].split()
         if not words:
@@ -198,6 +201,8 @@ def parse_keyfile(text):
                     int(words[4]) if len(words) == 5 else None))
             elif words[0] == 'grace-start' and len(words) == 2:
                 grace = int(words[1])
+            elif words[0] == 'smtp-log-imported' and len(words) == 2:
+                imported = int(words[1])
             elif len(words) == 1 and seal is None:
                 bytes.fromhex(words[0])
                 seal = words[0]
@@ -209,7 +214,8 @@ def parse_keyfile(text):
     kids = [k.kid for k in keys]
     if len(set(kids)) != len(kids):
         raise KeyFileError('a key id appears twice')
-    return KeyRing(keys=tuple(keys), grace_start=grace, seal=seal)
+    return KeyRing(keys=tuple(keys), grace_start=grace, seal=seal,
+                   imported=imported)
 
 
 def format_keyfile(ring):
@@ -223,6 +229,8 @@ def format_keyfile(ring):
         lines.append(line)
     if ring.grace_start is not None:
         lines.append('grace-start {}'.format(ring.grace_start))
+    if ring.imported is not None:
+        lines.append('smtp-log-imported {}'.format(ring.imported))
     return '\n'.join(lines) + '\n'
 
 
@@ -252,4 +260,4 @@ def add_key(ring, today, lifetime):
                            'to expire')
     keys.append(TagKey(kid, secrets.token_bytes(32), today))
     grace = ring.grace_start if ring.grace_start is not None else today
-    return KeyRing(keys=tuple(keys), grace_start=grace, seal=ring.seal)
+    return dataclasses.replace(ring, keys=tuple(keys), grace_start=grace)

@@ -34,8 +34,8 @@ from mailman_antibackscatter import decisions
 from mailman_antibackscatter.auth.returnpath import (
     check_tag, split_bounces_local)
 from mailman_antibackscatter.bounces import (
-    bounces_local, day_number, grace_active, policy, prune_sent,
-    quoted_message_ids, was_sent)
+    LIST_BINDING, bounces_local, day_number, grace_active,
+    import_smtp_log_once, policy, prune_sent, quoted_message_ids, was_sent)
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.seal import read_ring
@@ -115,6 +115,7 @@ class GatedBounceRunner(BounceRunner):
     """`[runner.bounces] class:` installed by the plugin."""
 
     _last_prune = 0.0
+    _imported = False
 
     def __init__(self, name, slice=None):
         super().__init__(name, slice)
@@ -157,6 +158,14 @@ class GatedBounceRunner(BounceRunner):
 
     def _do_periodic(self):
         super()._do_periodic()
+        if not self._imported:
+            self._imported = True
+            try:
+                import_smtp_log_once()
+                config.db.commit()
+            except Exception:
+                log.exception('could not read smtp.log for the grace period')
+                config.db.abort()
         if self._pending and (
                 time.monotonic() - self._last_flush > FLUSH_SECONDS
                 or self._pending_total >= FLUSH_PENDING):
@@ -292,8 +301,11 @@ class GatedBounceRunner(BounceRunner):
                 rcpt.rpartition('@')[2])
             verp = StandardVERP().get_verp(mlist, _header_only(untagged))
             candidates = [a.lower() for a in verp] if permanent else []
-        accepted = [a for a in candidates
-                    if is_recipient(mlist, a) and was_sent(message_ids, a)]
+        # Sent by the plugin to that address, or (before the plugin) logged
+        # by Mailman as sent to the list the address belongs to.
+        logged = was_sent(message_ids, LIST_BINDING + mlist.list_id)
+        accepted = [a for a in candidates if is_recipient(mlist, a) and (
+            logged or was_sent(message_ids, a))]
         for address in accepted:
             self._processor.register(mlist, address, msg,
                                      BounceContext.normal)

@@ -292,3 +292,28 @@ def test_lmtp_records_the_envelope_recipient_of_each_bounce(mlist):
     assert len(posts) == 1 and ENVELOPE_RCPT not in posts[0].msgdata
     # The stock switchboard is back in place.
     assert type(config.switchboards['bounces']).__name__ == 'Switchboard'
+
+
+def test_grace_period_reads_mailmans_smtp_log_for_mail_sent_before(mlist):
+    """Reports of mail sent before the plugin: Mailman's smtp.log says so."""
+    import os
+    from mailman_antibackscatter.seal import update_ring
+    update_ring(config.VAR_DIR,
+                lambda ring: dataclasses.replace(ring, imported=None))
+    path = os.path.join(config.LOG_DIR, 'smtp.log')
+    with open(path, 'a') as log:
+        log.write(
+            'Nov 20 10:00:00 2026 (123) <old-post@example.com> smtp to '
+            'test@example.com for 2 recips, completed in 0.1 seconds\n'
+            'Nov 20 10:00:01 2026 (123) <other-list@example.com> smtp to '
+            'other@example.com for 9 recips, completed in 0.1 seconds\n')
+    assert bounces.import_smtp_log_once() == 1
+    assert bounces.import_smtp_log_once() is None       # only once
+    for failed, quoted in ((ANNE, '<old-post@example.com>'),
+                           ('stranger@example.net', '<old-post@example.com>'),
+                           (BOB, '<other-list@example.com>')):
+        run_gate(mlist, dsn(failed, quoted_id=quoted),
+                 'test-bounces@example.com')
+    assert events() == [(ANNE, 'normal')]
+    assert counted(mlist) == {'bounce-grace-accepted': 1,
+                              'bounce-backscatter-dropped': 2}
