@@ -81,6 +81,8 @@ def show_status(as_json):
     click.echo('authserv-id: {}'.format(info['authserv_id']))
     for runner, class_path in info['runners'].items():
         click.echo('runner {}: {}'.format(runner, class_path))
+    click.echo('[mta] outgoing: {}'.format(info['outgoing']))
+    click.echo('bounces: {}'.format(info['bounces']))
     for target, done in info['wrapped'].items():
         click.echo('{}: {}'.format(target, 'guarded' if done else
                                    'NOT guarded (runners install it)'))
