@@ -98,11 +98,18 @@ def is_recipient(mlist, address):
             or mlist.administrators.get_member(address) is not None)
 
 
-def _header_only(address):
-    """A message whose To is *address*, for Mailman's VERP parsers."""
+def mailman_verp(parser, mlist, sub, rcpt):
+    """What Mailman's own VERP *parser* (StandardVERP or ProbeVERP) makes of
+    the -bounces address with subaddress *sub* (the tag taken out).
+
+    Mailman's parsers read headers; here they get the envelope recipient
+    instead, in a message of its own.
+    """
     msg = Message()
-    msg['To'] = address
-    return msg
+    msg['To'] = '{}{}{}@{}'.format(bounces_local(mlist),
+                                   config.mta.verp_delimiter, sub,
+                                   rcpt.rpartition('@')[2])
+    return {address.lower() for address in parser().get_verp(mlist, msg)}
 
 
 def _clean(value, limit=120):
@@ -146,37 +153,41 @@ class GatedBounceRunner(BounceRunner):
             decisions.count(list_id, reason, amount)
         return bool(pending)
 
+    def _do_periodic(self):
+        # Called between messages too, right before Mailman commits the
+        # message's transaction: nothing here may fail that transaction.
+        super()._do_periodic()
+        if self._pending and (
+                time.monotonic() - self._last_flush > FLUSH_SECONDS
+                or self._pending_total >= FLUSH_PENDING):
+            self.flush_counters()
+
+    def _idle_work(self):
+        """Housekeeping in a transaction of its own, when the queue is empty."""
+        if not self._imported:
+            self._imported = True
+            import_smtp_log_once()
+        if self._pending:
+            self.flush_counters()
+        if time.monotonic() - self._last_prune > PRUNE_INTERVAL:
+            self._last_prune = time.monotonic()
+            prune_sent()
+
     def _snooze(self, filecnt):
-        if not filecnt and self._pending and self.flush_counters():
-            config.db.commit()
+        if not filecnt:
+            try:
+                self._idle_work()
+                config.db.commit()
+            except Exception:
+                log.exception('bounce gate housekeeping failed (counters, '
+                              'grace-period record); retrying later')
+                config.db.abort()
         super()._snooze(filecnt)
 
     def _clean_up(self):
         if self._pending and self.flush_counters():
             config.db.commit()
         super()._clean_up()
-
-    def _do_periodic(self):
-        super()._do_periodic()
-        if not self._imported:
-            self._imported = True
-            try:
-                import_smtp_log_once()
-                config.db.commit()
-            except Exception:
-                log.exception('could not read smtp.log for the grace period')
-                config.db.abort()
-        if self._pending and (
-                time.monotonic() - self._last_flush > FLUSH_SECONDS
-                or self._pending_total >= FLUSH_PENDING):
-            self.flush_counters()
-            config.db.commit()
-        if time.monotonic() - self._last_prune > PRUNE_INTERVAL:
-            self._last_prune = time.monotonic()
-            try:
-                prune_sent()
-            except Exception:
-                log.exception('could not prune the sent-message record')
 
     # -- the gate ----------------------------------------------------------
 
@@ -204,14 +215,11 @@ class GatedBounceRunner(BounceRunner):
         if kind == 'p':
             return self._probe(mlist, msg, rcpt, envelope.rest)
         if kind == 'v':
-            untagged = '{}{}{}@{}'.format(
-                bounces_local(mlist), config.mta.verp_delimiter,
-                envelope.rest, rcpt.rpartition('@')[2])
-            found = StandardVERP().get_verp(mlist, _header_only(untagged))
+            found = mailman_verp(StandardVERP, mlist, envelope.rest, rcpt)
             if len(found) != 1:
                 return self._drop('bounce-forged-dropped', mlist, msg, rcpt,
                                   'tagged address part is not a VERP address')
-            return self._score(mlist, msg, rcpt, found.pop().lower())
+            return self._score(mlist, msg, rcpt, found.pop())
         return self._score(mlist, msg, rcpt, None)
 
     def _score(self, mlist, msg, rcpt, recipient):
@@ -250,14 +258,13 @@ class GatedBounceRunner(BounceRunner):
 
     def _probe(self, mlist, msg, rcpt, token):
         """Mailman's own token check decides a probe bounce."""
-        untagged = '{}{}{}@{}'.format(
-            bounces_local(mlist), config.mta.verp_delimiter, token,
-            rcpt.rpartition('@')[2])
-        found = ProbeVERP().get_verp(mlist, _header_only(untagged))
+        found = mailman_verp(ProbeVERP, mlist, token, rcpt)
         if not found:
             return self._drop('bounce-forged-dropped', mlist, msg, rcpt,
                               'probe token unknown, used or expired')
-        address = found.pop()
+        return self._register_probe(mlist, msg, rcpt, found.pop())
+
+    def _register_probe(self, mlist, msg, rcpt, address):
         self._processor.register(mlist, address, msg, BounceContext.probe)
         return self._record('bounce-probe', mlist, msg, rcpt, 'scored',
                             recipient=address)
@@ -268,16 +275,9 @@ class GatedBounceRunner(BounceRunner):
         if sub and '=' not in sub and config.mta.verp_delimiter not in sub:
             # A probe sent before the plugin signed anything: its random
             # token is its own proof, checked by Mailman.
-            untagged = '{}{}{}@{}'.format(
-                bounces_local(mlist), config.mta.verp_delimiter, sub,
-                rcpt.rpartition('@')[2])
-            found = ProbeVERP().get_verp(mlist, _header_only(untagged))
+            found = mailman_verp(ProbeVERP, mlist, sub, rcpt)
             if found:
-                address = found.pop()
-                self._processor.register(mlist, address, msg,
-                                         BounceContext.probe)
-                return self._record('bounce-probe', mlist, msg, rcpt,
-                                    'scored', recipient=address)
+                return self._register_probe(mlist, msg, rcpt, found.pop())
         if grace_active():
             accepted = self._grace(mlist, msg, rcpt, sub)
             if accepted:
@@ -296,11 +296,8 @@ class GatedBounceRunner(BounceRunner):
         candidates = permanent
         if '=' in sub:
             # Bounce of mail VERP'd before the plugin: Mailman's parser.
-            untagged = '{}{}{}@{}'.format(
-                bounces_local(mlist), config.mta.verp_delimiter, sub,
-                rcpt.rpartition('@')[2])
-            verp = StandardVERP().get_verp(mlist, _header_only(untagged))
-            candidates = [a.lower() for a in verp] if permanent else []
+            verp = mailman_verp(StandardVERP, mlist, sub, rcpt)
+            candidates = sorted(verp) if permanent else []
         # Sent by the plugin to that address, or (before the plugin) logged
         # by Mailman as sent to the list the address belongs to.
         logged = was_sent(message_ids, LIST_BINDING + mlist.list_id)
