@@ -245,3 +245,38 @@ def test_d_bounce_of_a_notice_and_of_a_digest(world, lists):
                            original=digest.data),
         rcpt_to=digest.mail_from)
     wait_score(mm, DLIST, GINA, 1)
+
+
+def test_probe_bounce_disables_through_mailmans_token(world, lists):
+    """verp_probes: yes (tests/e2e/conftest.py) and a threshold of 1."""
+    mm = lists
+    probe_list, kate = list_address('bncprobe'), 'kate@example.org'
+    mm.create_list(probe_list, bounce_score_threshold=1)
+    mm.add_member(probe_list, OWNER, role='owner')
+    mm.add_member(probe_list, kate, send_welcome_message=True)
+    welcome = world.sink.wait_for(lambda d: d.sent_to(kate))
+    world.deliver_report(
+        world.dsn(to=welcome.mail_from, failed=kate, original=welcome.data),
+        rcpt_to=welcome.mail_from)
+    # The score reaches the threshold: Mailman sends a probe, tagged.
+    probe = world.sink.wait_for(
+        lambda d: d.sent_to(kate) and b'mailing list probe message' in d.data,
+        timeout=60)
+    assert re.match(r'^bncprobe-bounces\+p[0-9a-z]\d{3}[0-9a-f]{16}\+\w+@',
+                    probe.mail_from), probe.mail_from
+    report = world.dsn(to=probe.mail_from, failed=kate, original=probe.data)
+    world.deliver_report(report, rcpt_to=probe.mail_from)
+    member = mm.member(probe_list, kate)
+    preferences = member['self_link'].split('/3.1/', 1)[1] + '/preferences'
+    for _ in range(120):
+        status = mm.rest('GET', preferences).json().get('delivery_status')
+        if status == 'by_bounces':
+            break
+        time.sleep(0.25)
+    assert status == 'by_bounces'
+    # The token is used up: the same report again is dropped as forged.
+    world.deliver_report(report, rcpt_to=probe.mail_from)
+    mm.wait_idle()
+    found = counters(mm, probe_list, bounce_probe=1, bounce_forged_dropped=1)
+    assert found.get('bounce-probe') == 1
+    assert found.get('bounce-forged-dropped') == 1
