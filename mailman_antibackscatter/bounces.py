@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from mailman.config import config
 from mailman.utilities.datetime import now
 from mailman_antibackscatter.auth.returnpath import (
-    make_tag, split_bounces_local, tag_local)
+    KeyFileError, make_tag, split_bounces_local, tag_local)
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.seal import read_ring, signing_ring
 
@@ -55,7 +55,7 @@ def bounces_local(mlist):
     return mlist.bounces_address.rpartition('@')[0]
 
 
-def sign_sender(mlist, sender, kind):
+def sign_sender(mlist, sender, kind, msg_id_hint=None):
     """*sender* with a tag, if it is this list's -bounces address.
 
     Any other envelope sender (the site owner, an admin's own choice) is left
@@ -75,7 +75,16 @@ def sign_sender(mlist, sender, kind):
     if not rest:
         kind = 'l'
     today = day_number()
-    ring = signing_ring(config.VAR_DIR, today, policy(mlist).tag_lifetime)
+    try:
+        ring = signing_ring(config.VAR_DIR, today,
+                            policy(mlist).tag_lifetime)
+    except (KeyFileError, OSError, ValueError) as error:
+        # Deliver the message anyway: stopping all mail for a broken key
+        # file would be worse than its bounces being dropped.
+        log.error('NOT SIGNING: cannot read the key file (%s); %s goes out '
+                  'untagged and its bounces will be dropped', error,
+                  (msg_id_hint or 'a message'))
+        return sender
     tag = make_tag(ring.current, kind, mlist.list_id, rest, today)
     return '{}@{}'.format(
         tag_local(own_local, tag, rest, config.mta.verp_delimiter), domain)

@@ -47,7 +47,8 @@ class TaggedDeliver(Deliver):
         if not msgdata.get('verp') and _bind_recipient(msgdata):
             msgdata = dict(msgdata, verp=True)
         sender = super()._get_sender(mlist, msg, msgdata)
-        return sign_sender(mlist, sender, _kind(msgdata))
+        return sign_sender(mlist, sender, _kind(msgdata),
+                           msg.get('message-id'))
 
 
 @public
@@ -63,7 +64,8 @@ class TaggedBulkDelivery(VERPMixin, BulkDelivery):
 
     def _get_sender(self, mlist, msg, msgdata):
         sender = super()._get_sender(mlist, msg, msgdata)
-        return sign_sender(mlist, sender, _kind(msgdata))
+        return sign_sender(mlist, sender, _kind(msgdata),
+                           msg.get('message-id'))
 
 
 @public

@@ -317,3 +317,14 @@ def test_grace_period_reads_mailmans_smtp_log_for_mail_sent_before(mlist):
     assert events() == [(ANNE, 'normal')]
     assert counted(mlist) == {'bounce-grace-accepted': 1,
                               'bounce-backscatter-dropped': 2}
+
+
+def test_broken_key_file_sends_untagged_and_says_so(mlist, caplog):
+    """Delivery must not stop because the key file cannot be read."""
+    from mailman_antibackscatter.auth.returnpath import KeyFileError
+    with mock.patch('mailman_antibackscatter.bounces.signing_ring',
+                    side_effect=KeyFileError('line 2: unknown line')), \
+            caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+        sender = sender_for(mlist, [ANNE, BOB])
+    assert sender == 'test-bounces@example.com'
+    assert 'NOT SIGNING' in caplog.text and '<x@example.com>' in caplog.text
