@@ -231,45 +231,55 @@ def bench(size, seed):
     gate = make_testable_runner(GatedBounceRunner, 'bounces')
     stock = make_testable_runner(BounceRunner, 'bounces')
 
-    # The gate, counting its flufl.bounce calls per category.
-    parsed = {}
-    current = {}
-    real_all_failures = gate_module.all_failures
+    expected = dict((c, e) for c, _, e in CATEGORIES)
 
-    def counting_all_failures(msg):
-        parsed[current['category']] = parsed.get(current['category'], 0) + 1
-        return real_all_failures(msg)
+    def gate_pass(grace):
+        """Seconds per category, flufl.bounce calls on backscatter, and the
+        decisions that differ from what the corpus says."""
+        parsed, decided, current = {}, [], {}
+        real_all_failures, real_record = gate_module.all_failures, \
+            decisions.record
 
-    decided = []
-    real_record = decisions.record
+        def counting_all_failures(msg):
+            parsed[current['category']] = parsed.get(
+                current['category'], 0) + 1
+            return real_all_failures(msg)
 
-    def recording(reason, **kws):
-        decided.append(reason)
-        return real_record(reason, **kws)
+        def recording(reason, **kws):
+            decided.append(reason)
+            return real_record(reason, **kws)
+
+        gate.flush_counters()
+        seconds = {}
+        with mock.patch.object(gate_module, 'all_failures',
+                               counting_all_failures), \
+                mock.patch.object(gate_module.decisions, 'record',
+                                  recording), \
+                mock.patch.object(gate_module, 'grace_active',
+                                  return_value=grace):
+            for item in corpus:
+                current['category'] = item[0]
+                for key, value in run_path(gate, mlist, [item], True).items():
+                    seconds[key] = seconds.get(key, 0.0) + value
+            # The last batch of counters, charged to the backscatter share.
+            start = time.perf_counter()
+            gate.flush_counters()
+            config.db.commit()
+            seconds['backscatter-dsn'] += time.perf_counter() - start
+        mismatches = [(category, got) for (category, _, _), got
+                      in zip(corpus, decided) if got != expected[category]]
+        if len(decided) != len(corpus):
+            mismatches.append(('count', len(decided)))
+        return (seconds, sum(parsed.get(c, 0) for c in BACKSCATTER),
+                sum(parsed.values()), mismatches)
 
     # Warm-up (imports, first queries), not timed.
     run_path(gate, mlist, corpus[:20], True)
     run_path(stock, mlist, corpus[:20], False)
-    gate.flush_counters()
-    with mock.patch.object(gate_module, 'all_failures',
-                           counting_all_failures), \
-            mock.patch.object(gate_module.decisions, 'record', recording):
-        gate_seconds = {}
-        for item in corpus:
-            current['category'] = item[0]
-            for key, value in run_path(gate, mlist, [item], True).items():
-                gate_seconds[key] = gate_seconds.get(key, 0.0) + value
-        # The last batch of counters, charged to the backscatter share.
-        start = time.perf_counter()
-        gate.flush_counters()
-        config.db.commit()
-        gate_seconds['backscatter-dsn'] += time.perf_counter() - start
+    gate_seconds, backscatter_parsed, all_parsed, mismatches = gate_pass(
+        False)
+    grace_seconds, grace_parsed, _, grace_mismatches = gate_pass(True)
     stock_seconds = run_path(stock, mlist, corpus, False)
-
-    mismatches = [
-        (category, got) for (category, _, _), got in zip(corpus, decided)
-        if got != dict((c, e) for c, _, e in CATEGORIES)[category]]
-    backscatter_parsed = sum(parsed.get(c, 0) for c in BACKSCATTER)
 
     def rate(seconds, names):
         total = sum(seconds.get(n, 0.0) for n in names)
@@ -279,8 +289,9 @@ def bench(size, seed):
     print('Bounce gate vs Mailman BounceRunner._dispose, {} reports, '
           '{} members, seed {} (one core, commit per message)'.format(
               size, MEMBERS, seed))
-    print('{:<26} {:>6} {:>12} {:>12} {:>8}'.format(
-        'category', 'count', 'gate msg/s', 'stock msg/s', 'ratio'))
+    print('{:<24} {:>6} {:>11} {:>11} {:>8} {:>13}'.format(
+        'category', 'count', 'gate msg/s', 'stock msg/s', 'ratio',
+        'gate in grace'))
     rows = [(c, [c]) for c, _, _ in CATEGORIES] + [
         ('ALL backscatter', list(BACKSCATTER)),
         ('ALL genuine', [c for c, _, _ in CATEGORIES
@@ -289,23 +300,29 @@ def bench(size, seed):
     result = {}
     for name, names in rows:
         g, s = rate(gate_seconds, names), rate(stock_seconds, names)
+        in_grace = rate(grace_seconds, names)
         result[name] = dict(gate=round(g, 1), stock=round(s, 1),
-                            ratio=round(g / s, 2))
-        print('{:<26} {:>6} {:>12.0f} {:>12.0f} {:>7.1f}x'.format(
-            name, sum(counts.get(n, 0) for n in names), g, s, g / s))
-    print('flufl.bounce calls by the gate on backscatter: {} (must be 0); '
-          'on genuine reports: {}'.format(
-              backscatter_parsed, sum(parsed.values()) - backscatter_parsed))
-    print('gate decisions checked: {}, mismatches: {}'.format(
-        len(decided), len(mismatches)))
+                            ratio=round(g / s, 2),
+                            gate_in_grace=round(in_grace, 1))
+        print('{:<24} {:>6} {:>11.0f} {:>11.0f} {:>7.1f}x {:>13.0f}'.format(
+            name, sum(counts.get(n, 0) for n in names), g, s, g / s,
+            in_grace))
+    print('flufl.bounce calls by the gate on backscatter: {} after the grace '
+          'period, {} during it (both must be 0); on genuine reports: {}'
+          .format(backscatter_parsed, grace_parsed,
+                  all_parsed - backscatter_parsed))
+    print('gate decisions checked: {} x 2, mismatches: {}'.format(
+        len(corpus), len(mismatches) + len(grace_mismatches)))
     ratio = result['ALL backscatter']['ratio']
-    ok = (not mismatches and backscatter_parsed == 0
-          and len(decided) == len(corpus) and ratio >= MIN_RATIO)
+    ok = (not mismatches and not grace_mismatches and backscatter_parsed == 0
+          and grace_parsed == 0 and ratio >= MIN_RATIO)
     print('RESULT {}: backscatter {:.1f}x faster than stock (need >= {}x)'
           .format('PASS' if ok else 'FAIL', ratio, MIN_RATIO))
     print(json.dumps(dict(bench='bounces', size=size, seed=seed,
-                          results=result, backscatter_parsed=backscatter_parsed,
-                          mismatches=len(mismatches), ok=ok)))
+                          results=result,
+                          backscatter_parsed=backscatter_parsed + grace_parsed,
+                          mismatches=len(mismatches) + len(grace_mismatches),
+                          ok=ok)))
     return 0 if ok else 1
 
 

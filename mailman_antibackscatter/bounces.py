@@ -116,10 +116,13 @@ def sent_hash(message_id, recipient):
 _inserted = 0
 
 
-def record_sent(message_id, recipients):
+def record_sent(message_id, recipients, list_id):
     """Remember that *message_id* went to *recipients* (grace period only).
 
-    Never lets a database problem stop delivery: logged and skipped.
+    One more row binds it to the list (SENT_BINDING), so the gate can tell
+    cheaply, before parsing a report, whether a quoted Message-ID is one the
+    list sent at all.  Never lets a database problem stop delivery: logged
+    and skipped.
     """
     global _inserted
     if not message_id or not recipients:
@@ -132,6 +135,8 @@ def record_sent(message_id, recipients):
     try:
         rows = [dict(digest=sent_hash(message_id, r), day=day)
                 for r in recipients]
+        rows.append(dict(digest=sent_hash(message_id, SENT_BINDING + list_id),
+                         day=day))
         config.db.store.execute(SentMessage.__table__.insert(), rows)
         _inserted += len(rows)
         if _inserted >= PRUNE_EVERY:
@@ -174,7 +179,10 @@ def was_sent(message_ids, recipient):
 # Mailman's default `[logging.smtp] every` line:
 #   <msgid> smtp to list@example.org for 12 recips, completed in 0.1 seconds
 _SMTP_EVERY = re.compile(r'(<[^<>\s]{1,250}>) smtp to (\S+@\S+) for \d+ recip')
-LIST_BINDING = 'list:'
+# Bindings of list-level rows: 'sent:' for mail the plugin delivered (its
+# recipients have rows of their own), 'log:' for mail Mailman logged before.
+SENT_BINDING = 'sent:'
+LOG_BINDING = 'log:'
 
 
 def import_smtp_log(paths, list_ids, limit):
@@ -200,8 +208,7 @@ def import_smtp_log(paths, list_ids, limit):
                     continue
                 list_id = list_ids.get(match.group(2).lower())
                 if list_id is not None:
-                    seen.add(sent_hash(match.group(1),
-                                       LIST_BINDING + list_id))
+                    seen.add(sent_hash(match.group(1), LOG_BINDING + list_id))
     rows = [dict(digest=digest, day=day) for digest in seen][-limit:]
     if rows:
         config.db.store.execute(SentMessage.__table__.insert(), rows)
@@ -236,6 +243,8 @@ _QUOTED_ID = re.compile(
 
 def quoted_message_ids(raw, limit=20):
     """Message-IDs a report quotes (its own Message-ID is excluded)."""
+    if not isinstance(raw, bytes):
+        raw = raw.encode('utf-8', 'surrogateescape')
     header_end = re.search(rb'\r?\n\r?\n', raw)
     body = raw[header_end.end():] if header_end else b''
     found = []

@@ -74,8 +74,8 @@ def deliver(mlist, msg, msgdata):
     if not policy(mlist).enabled:
         return stock.deliver(mlist, msg, msgdata)
     recipients = msgdata.get('recipients')
-    if recipients:
-        record_sent(msg.get('message-id'), recipients)
+    if recipients and mlist is not None:
+        record_sent(msg.get('message-id'), recipients, mlist.list_id)
     # deliver() names its agents at call time; the outgoing runner delivers
     # one message at a time, and the lock keeps any other thread out.
     with _agents_lock:

@@ -34,7 +34,7 @@ from mailman_antibackscatter import decisions
 from mailman_antibackscatter.auth.returnpath import (
     check_tag, split_bounces_local)
 from mailman_antibackscatter.bounces import (
-    LIST_BINDING, bounces_local, day_number, grace_active,
+    LOG_BINDING, SENT_BINDING, bounces_local, day_number, grace_active,
     import_smtp_log_once, policy, prune_sent, quoted_message_ids, was_sent)
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from mailman_antibackscatter.runtime import get_settings
@@ -288,9 +288,22 @@ class GatedBounceRunner(BounceRunner):
                           'plugin\'s LMTP runner)')
 
     def _grace(self, mlist, msg, rcpt, sub):
-        """Count an untagged report that quotes a Message-ID we really sent."""
-        message_ids = quoted_message_ids(msg.as_bytes())
+        """Count an untagged report that quotes a Message-ID we really sent.
+
+        A report quoting no Message-ID the list sent is dropped after one
+        indexed lookup, before any parsing.
+        """
+        try:
+            message_ids = quoted_message_ids(msg.as_bytes())
+        except Exception:
+            # as_bytes() fails on some broken encodings; then it quotes
+            # nothing we could match.
+            message_ids = quoted_message_ids(str(msg.get_payload()))
         if not message_ids:
+            return None
+        logged = was_sent(message_ids, LOG_BINDING + mlist.list_id)
+        if not logged and not was_sent(message_ids,
+                                       SENT_BINDING + mlist.list_id):
             return None
         temporary, permanent = failures(msg)
         candidates = permanent
@@ -298,9 +311,8 @@ class GatedBounceRunner(BounceRunner):
             # Bounce of mail VERP'd before the plugin: Mailman's parser.
             verp = mailman_verp(StandardVERP, mlist, sub, rcpt)
             candidates = sorted(verp) if permanent else []
-        # Sent by the plugin to that address, or (before the plugin) logged
-        # by Mailman as sent to the list the address belongs to.
-        logged = was_sent(message_ids, LIST_BINDING + mlist.list_id)
+        # Sent by the plugin to that very address, or (before the plugin)
+        # logged by Mailman as sent to the list the address belongs to.
         accepted = [a for a in candidates if is_recipient(mlist, a) and (
             logged or was_sent(message_ids, a))]
         for address in accepted:

@@ -233,7 +233,7 @@ def test_probe_bounce_uses_mailmans_token(mlist):
 
 
 def test_grace_period_accepts_only_quoted_sent_message_ids(mlist):
-    bounces.record_sent('<sent-1@example.com>', [ANNE])
+    bounces.record_sent('<sent-1@example.com>', [ANNE], mlist.list_id)
     run_gate(mlist, dsn(ANNE, quoted_id='<sent-1@example.com>'),
              'test-bounces@example.com')
     # Quoting it for another member, or quoting an unknown id: dropped.
@@ -241,24 +241,31 @@ def test_grace_period_accepts_only_quoted_sent_message_ids(mlist):
              'test-bounces@example.com')
     run_gate(mlist, dsn(BOB, quoted_id='<never@example.com>'),
              'test-bounces@example.com')
+    # Backscatter quoting nothing the list sent: dropped unparsed.
+    with mock.patch('mailman_antibackscatter.runners.bounce.all_failures'
+                    ) as parse:
+        run_gate(mlist, dsn(ANNE, quoted_id='<spam@example.net>'),
+                 'test-bounces@example.com')
+    assert not parse.called
     assert events() == [(ANNE, 'normal')]
     assert counted(mlist) == {'bounce-grace-accepted': 1,
-                              'bounce-backscatter-dropped': 2}
+                              'bounce-backscatter-dropped': 3}
     # After the grace period nothing untagged counts.
     later = now() + timedelta(days=30)
     with mock.patch('mailman_antibackscatter.bounces.now',
                     return_value=later):
         run_gate(mlist, dsn(ANNE, quoted_id='<sent-1@example.com>'),
                  'test-bounces@example.com')
-    assert counted(mlist)['bounce-backscatter-dropped'] == 3
+    assert counted(mlist)['bounce-backscatter-dropped'] == 4
 
 
 def test_sent_record_pruned_by_age_and_cap(mlist):
     from mailman_antibackscatter.model import SentMessage
     for number in range(30):
-        bounces.record_sent('<m{}@example.com>'.format(number), [ANNE, BOB])
+        bounces.record_sent('<m{}@example.com>'.format(number), [ANNE, BOB],
+                            mlist.list_id)
     store = config.db.store
-    assert store.query(SentMessage).count() == 60
+    assert store.query(SentMessage).count() == 90
     policy = dataclasses.replace(bounces.policy(), sent_record_max=25)
     bounces.prune_sent(policy)
     assert store.query(SentMessage).count() == 25
