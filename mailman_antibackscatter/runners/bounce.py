@@ -52,7 +52,13 @@ _AUTOREPLY_HEADERS = ('x-autoreply', 'x-autorespond', 'x-autoresponder')
 
 
 def is_autoreply(msg):
-    """Vacation and challenge-response replies say so in their headers."""
+    """Vacation and challenge-response replies say so in their headers.
+
+    A delivery report (multipart/report) is never one, even though MTAs
+    mark DSNs Auto-Submitted too.
+    """
+    if msg.get_content_type() == 'multipart/report':
+        return False
     submitted = (msg.get('auto-submitted') or '').strip().lower()
     if submitted and submitted != 'no':
         return True
@@ -227,7 +233,8 @@ class GatedBounceRunner(BounceRunner):
         temporary, permanent = failures(msg)
         if recipient is not None:
             # VERP: the tag names the recipient; the body only says how.
-            failed = [recipient] if permanent else []
+            # Any temporary failure makes it temporary, as in Mailman.
+            failed = [recipient] if permanent and not temporary else []
         else:
             failed = [a for a in permanent if is_recipient(mlist, a)]
             strangers = [a for a in permanent if a not in failed]

@@ -335,3 +335,28 @@ def test_broken_key_file_sends_untagged_and_says_so(mlist, caplog):
         sender = sender_for(mlist, [ANNE, BOB])
     assert sender == 'test-bounces@example.com'
     assert 'NOT SIGNING' in caplog.text and '<x@example.com>' in caplog.text
+
+
+def test_verp_report_with_a_temporary_failure_is_temporary(mlist):
+    """As Mailman: a VERP'd report listing any temporary failure is ignored."""
+    mixed = dsn(ANNE)
+    status = next(part for part in mixed.walk()
+                  if part.get_content_type() == 'message/delivery-status')
+    status.get_payload().append(email.message_from_string(
+        'Final-Recipient: rfc822; other@example.org\nAction: delayed\n'
+        'Status: 4.4.1\n'))
+    run_gate(mlist, mixed, sender_for(mlist, [ANNE]))
+    assert events() == []
+    assert counted(mlist) == {'bounce-temporary': 1}
+
+
+def test_unparseable_dsn_is_unrecognized_not_an_autoreply(mlist):
+    report = email.message_from_string(
+        'From: MAILER-DAEMON@mx.example.org\nTo: x\nSubject: failed\n'
+        'Auto-Submitted: auto-replied\nMessage-ID: <odd@mx.example.org>\n'
+        'MIME-Version: 1.0\nContent-Type: multipart/report; '
+        'report-type=delivery-status; boundary="B"\n\n--B\n'
+        'Content-Type: text/plain\n\nsomething went wrong\n--B--\n',
+        Message)
+    run_gate(mlist, report, sender_for(mlist, [ANNE]))
+    assert counted(mlist) == {'bounce-unrecognized': 1}
