@@ -280,3 +280,28 @@ def test_probe_bounce_disables_through_mailmans_token(world, lists):
     found = counters(mm, probe_list, bounce_probe=1, bounce_forged_dropped=1)
     assert found.get('bounce-probe') == 1
     assert found.get('bounce-forged-dropped') == 1
+
+
+def test_key_rotation_keeps_old_tags_valid(world, lists):
+    mm = lists
+    listing = mm.mailman('antibackscatter', 'keys', 'list').stdout
+    assert 'signing' in listing
+    secret_hex = re.compile(r'[0-9a-f]{32}')
+    assert not secret_hex.search(listing)
+    subject = 'before rotation {}'.format(secrets.token_hex(3))
+    post(world, PLIST, subject)
+    old = delivery_to(world, ANNE, subject)
+    old_kid = old.mail_from.split('+')[1][1]
+    rotated = mm.mailman('antibackscatter', 'keys', 'rotate').stdout
+    assert not secret_hex.search(rotated)
+    assert 'verifying until' in rotated
+    # Mail sent now carries the new key id...
+    subject = 'after rotation {}'.format(secrets.token_hex(3))
+    post(world, PLIST, subject)
+    new = delivery_to(world, ANNE, subject)
+    assert new.mail_from.split('+')[1][1] != old_kid
+    # ...and a late report of mail signed with the old key still counts.
+    world.deliver_report(
+        world.dsn(to=old.mail_from, failed=ANNE, original=old.data),
+        rcpt_to=old.mail_from)
+    wait_score(mm, PLIST, ANNE, 1)
