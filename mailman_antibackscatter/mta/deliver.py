@@ -44,7 +44,8 @@ class TaggedDeliver(Deliver):
     """Mailman's individual delivery, with a recipient-bound tag."""
 
     def _get_sender(self, mlist, msg, msgdata):
-        if not msgdata.get('verp') and _bind_recipient(msgdata):
+        if (not msgdata.get('verp') and _bind_recipient(msgdata)
+                and msg.get('message-id') is not None):
             msgdata = dict(msgdata, verp=True)
         sender = super()._get_sender(mlist, msg, msgdata)
         return sign_sender(mlist, sender, _kind(msgdata),
@@ -56,7 +57,9 @@ class TaggedBulkDelivery(VERPMixin, BulkDelivery):
     """Mailman's bulk delivery, with a tag (recipient-bound for one)."""
 
     def _deliver_to_recipients(self, mlist, msg, msgdata, recipients):
-        if len(recipients) == 1 and msgdata.get('sender') is None:
+        # (VERPMixin logs the Message-ID and fails without one.)
+        if (len(recipients) == 1 and msgdata.get('sender') is None
+                and msg.get('message-id') is not None):
             (recipient,) = recipients
             msgdata = dict(msgdata, verp=True, recipient=recipient)
         return super()._deliver_to_recipients(

@@ -68,10 +68,11 @@ def dsn(failed, *, status='5.1.1', quoted_id='<orig@example.com>',
     return email.message_from_string(text, Message)
 
 
-def sender_for(mlist, recipients, **msgdata):
+def sender_for(mlist, recipients, message_id='<x@example.com>', **msgdata):
     """The envelope sender our agents would use for *recipients*."""
     msg = Message()
-    msg['Message-ID'] = '<x@example.com>'
+    if message_id:
+        msg['Message-ID'] = message_id
     if len(recipients) == 1 and msgdata.pop('individual', False):
         agent = TaggedDeliver()
         data = dict(msgdata, recipient=recipients[0])
@@ -115,6 +116,9 @@ def test_sender_formats(mlist):
     probe = sender_for(mlist, [ANNE], sender='test-bounces+{}@example.com'
                        .format('a' * 40), probe_token='a' * 40)
     assert re.match(r'^test-bounces\+p\w{20}\+a{40}@example\.com$', probe)
+    # Without a Message-ID (VERPMixin needs one) the tag is list-level.
+    assert '+l' in sender_for(mlist, [ANNE], message_id=None)
+    assert '+l' in sender_for(mlist, [ANNE], message_id=None, individual=True)
     # Someone else's sender is not ours to tag.
     assert sender_for(mlist, [ANNE, BOB], sender='noreply@example.net') == \
         'noreply@example.net'
