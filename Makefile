@@ -42,9 +42,11 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/auth.py
+	$(PY) bench/bounces.py
 
 bench-quick: $(STAMP)
 	$(PY) bench/auth.py --quick
+	$(PY) bench/bounces.py --quick
 
 clean:
 	rm -rf $(VENV) *.egg-info

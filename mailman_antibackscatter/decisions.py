@@ -15,8 +15,12 @@ log = logging.getLogger('mailman.antibackscatter')
 
 
 def record(reason, *, list_id, message_id, verdict=None, action,
-           recipient=None, detail=None):
-    """Log one decision and add it to the list's counters for today."""
+           recipient=None, detail=None, count_now=True):
+    """Log one decision and add it to the list's counters for today.
+
+    With count_now=False the caller counts it later (the bounce gate batches
+    its counters so a flood of backscatter costs no database write each).
+    """
     status = verdict.status.value if verdict is not None else 'unknown'
     parts = ['{} list={} message-id={} verdict={} action={}'.format(
         reason, list_id or '-', (message_id or '-').strip(), status, action)]
@@ -27,7 +31,8 @@ def record(reason, *, list_id, message_id, verdict=None, action,
     if detail:
         parts.append('detail="{}"'.format(detail))
     log.info(' '.join(parts))
-    count(list_id or '', reason)
+    if count_now:
+        count(list_id or '', reason)
 
 
 def count(list_id, reason, amount=1):

@@ -6,7 +6,8 @@ and `mailman` database migrations never see them.
 """
 
 from mailman.database.model import Model
-from sqlalchemy import Column, Date, DateTime, Index, Integer, Unicode
+from sqlalchemy import (
+    BigInteger, Column, Date, DateTime, Index, Integer, Unicode)
 
 
 class DecisionCount(Model):
@@ -36,7 +37,24 @@ class SentAnswer(Model):
     sent_at = Column(DateTime, nullable=False, index=True)
 
 
-TABLES = (DecisionCount, SentAnswer)
+class SentMessage(Model):
+    """A message the list sent to one recipient, kept for the roll-out.
+
+    Only a 63-bit hash of (Message-ID, recipient) and the day: an untagged
+    bounce counts during the grace period only if it quotes a Message-ID
+    that hashes, with the address it names, to a row here.  Rows older than
+    the grace period are pruned, and the table is capped
+    ([bounces] sent_record_max).
+    """
+
+    __tablename__ = 'antibackscatter_sent_message'
+
+    id = Column(Integer, primary_key=True)
+    digest = Column(BigInteger, nullable=False, index=True)
+    day = Column(Date, nullable=False, index=True)
+
+
+TABLES = (DecisionCount, SentAnswer, SentMessage)
 
 
 def create_tables(engine):

@@ -15,11 +15,15 @@ RUNNER_CLASSES = {
     'lmtp': 'mailman_antibackscatter.runners.lmtp.AuthenticatingLMTPRunner',
     'command':
         'mailman_antibackscatter.runners.command.AuthenticatedCommandRunner',
+    'bounces': 'mailman_antibackscatter.runners.bounce.GatedBounceRunner',
     }
 STOCK_RUNNER_CLASSES = {
     'lmtp': 'mailman.runners.lmtp.LMTPRunner',
     'command': 'mailman.runners.command.CommandRunner',
+    'bounces': 'mailman.runners.bounce.BounceRunner',
     }
+STOCK_OUTGOING = 'mailman.mta.deliver.deliver'
+OUTGOING = 'mailman_antibackscatter.mta.deliver.deliver'
 
 
 def setup_logging(settings):
@@ -68,10 +72,14 @@ def runner_overrides(settings):
     class is left alone and reported, rather than silently replaced.
     """
     wanted = {}
-    if settings.enabled and settings.door_enabled:
+    bounces = settings.enabled and settings.bounces_enabled
+    if settings.enabled and (settings.door_enabled or bounces):
+        # The bounce gate needs the envelope recipient the LMTP runner sees.
         wanted['lmtp'] = RUNNER_CLASSES['lmtp']
     if settings.enabled:
         wanted['command'] = RUNNER_CLASSES['command']
+    if bounces:
+        wanted['bounces'] = RUNNER_CLASSES['bounces']
     lines = []
     for runner, class_path in wanted.items():
         current = getattr(config, 'runner.' + runner)['class'].strip()
@@ -83,6 +91,15 @@ def runner_overrides(settings):
                       class_path)
             continue
         lines.append('[runner.{}]\nclass: {}\n'.format(runner, class_path))
+    if bounces:
+        current = config.mta.outgoing.strip()
+        if current == STOCK_OUTGOING:
+            lines.append('[mta]\noutgoing: {}\n'.format(OUTGOING))
+        elif current != OUTGOING:
+            log.error('[mta] outgoing is %s, not Mailman\'s; the plugin '
+                      'needs %s there to sign return paths, so bounces of '
+                      'mail sent through yours will be dropped as '
+                      'backscatter', current, OUTGOING)
     return '\n'.join(lines)
 
 

@@ -39,7 +39,13 @@ def status():
         authserv_id=settings.engine.authserv_id,
         runners=dict(
             lmtp=getattr(config, 'runner.lmtp')['class'],
-            command=getattr(config, 'runner.command')['class']),
+            command=getattr(config, 'runner.command')['class'],
+            bounces=getattr(config, 'runner.bounces')['class']),
+        outgoing=config.mta.outgoing,
+        bounces=dict(
+            enabled=settings.bounces_enabled,
+            tag_lifetime_days=settings.tag_lifetime_days,
+            grace_period_days=settings.grace_period.days),
         wrapped=wrapped,
         policy=dict(
             answer=settings.answer,

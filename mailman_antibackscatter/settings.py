@@ -86,6 +86,15 @@ def parse_interval(value):
     return timedelta(**{_UNITS[unit or 's']: int(amount)})
 
 
+def _days(value):
+    interval = parse_interval(value)
+    days = interval.days
+    if interval != timedelta(days=days) or not 1 <= days <= 300:
+        raise SettingError(
+            'expected whole days between 1d and 300d, got {!r}'.format(value))
+    return days
+
+
 def parse_nameservers(value):
     """'127.0.0.1:5353 [::1]:53 192.0.2.1' -> (('127.0.0.1', 5353), ...)."""
     servers = []
@@ -126,6 +135,10 @@ class SiteSettings:
     window: timedelta
     log_file: str
     log_level: str
+    bounces_enabled: bool = True
+    tag_lifetime_days: int = 10
+    grace_period: timedelta = timedelta(days=7)
+    sent_record_max: int = 200000
     problems: tuple = field(default=(), compare=False)
 
 
@@ -221,6 +234,10 @@ def load_settings(site_parser=None):
         per_recipient=get('ratelimit', 'per_recipient', _positive_int),
         per_domain=get('ratelimit', 'per_domain', _positive_int),
         window=get('ratelimit', 'window', parse_interval),
+        bounces_enabled=get('bounces', 'enabled', _bool),
+        tag_lifetime_days=get('bounces', 'tag_lifetime', _days),
+        grace_period=get('bounces', 'grace_period', parse_interval),
+        sent_record_max=get('bounces', 'sent_record_max', _positive_int),
         log_file=get('logging', 'file').strip(),
         log_level=choice('logging', 'level'),
         problems=tuple(problems),

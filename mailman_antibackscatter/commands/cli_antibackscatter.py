@@ -81,6 +81,8 @@ def show_status(as_json):
     click.echo('authserv-id: {}'.format(info['authserv_id']))
     for runner, class_path in info['runners'].items():
         click.echo('runner {}: {}'.format(runner, class_path))
+    click.echo('[mta] outgoing: {}'.format(info['outgoing']))
+    click.echo('bounces: {}'.format(info['bounces']))
     for target, done in info['wrapped'].items():
         click.echo('{}: {}'.format(target, 'guarded' if done else
                                    'NOT guarded (runners install it)'))
@@ -103,6 +105,116 @@ def stats(list_id):
     for (lid, reason), amount in sorted(totals.items()):
         click.echo('{:<30} {:<{w}} {:>8}'.format(lid or '(site)', reason,
                                                  amount, w=width))
+
+
+BOUNCE_COLUMNS = (
+    ('genuine', ('bounce-genuine', 'bounce-grace-accepted', 'bounce-probe')),
+    ('temporary', ('bounce-temporary', 'bounce-autoreply')),
+    ('unrecognized', ('bounce-unrecognized',)),
+    ('backscatter dropped', ('bounce-backscatter-dropped',)),
+    ('forged dropped', ('bounce-forged-dropped',)),
+    )
+
+
+@antibackscatter.command(
+    'bounces', help='Delivery reports per list: counted, temporary, and '
+                    'dropped as backscatter or forgery.')
+@click.argument('list_id', required=False)
+@click.option('--days', type=click.IntRange(1, 3650), default=None,
+              help='Only the last N days (default: everything recorded).')
+@click.option('--json', 'as_json', is_flag=True,
+              help='Print {list_id: {reason: count}} as JSON.')
+def bounces(list_id, days, as_json):
+    from datetime import timedelta
+    from mailman.utilities.datetime import today
+    since = today() - timedelta(days=days - 1) if days else None
+    per_list = {}
+    for (lid, reason), amount in decisions.totals(list_id, since).items():
+        if reason.startswith('bounce-'):
+            per_list.setdefault(lid, {})[reason] = amount
+    if as_json:
+        click.echo(json.dumps(per_list, indent=2, sort_keys=True))
+        return
+    if not per_list:
+        click.echo('No delivery reports recorded yet.')
+        return
+    width = max(len(lid) for lid in per_list)
+    click.echo('{:<{w}} {}'.format('list', ' '.join(
+        '{:>12}'.format(name.split()[0]) for name, _ in BOUNCE_COLUMNS),
+        w=width))
+    for lid, reasons in sorted(per_list.items()):
+        click.echo('{:<{w}} {}'.format(lid, ' '.join(
+            '{:>12}'.format(sum(reasons.get(r, 0) for r in names))
+            for _, names in BOUNCE_COLUMNS), w=width))
+    click.echo('(genuine includes grace-accepted and probes; temporary '
+               'includes auto-replies; the last two were dropped, never '
+               'scored or forwarded)')
+
+
+@antibackscatter.group('keys', help='Return-path tag keys (kept in '
+                       'var/antibackscatter.key; secrets are never printed).')
+def keys():
+    pass
+
+
+def _lifetime():
+    from mailman_antibackscatter.bounces import policy
+    return policy().tag_lifetime
+
+
+def _print_ring(ring):
+    from mailman_antibackscatter.bounces import EPOCH
+    from datetime import timedelta
+    current = ring.current
+    for key in ring.keys:
+        state = ('signing' if key is current else
+                 'verifying until {}'.format(
+                     EPOCH + timedelta(days=key.retired + _lifetime())))
+        click.echo('key {}  created {}  {}'.format(
+            key.kid, EPOCH + timedelta(days=key.created), state))
+    if ring.grace_start is not None:
+        click.echo('grace period counted from {}'.format(
+            EPOCH + timedelta(days=ring.grace_start)))
+
+
+@keys.command('list', help='Show key ids, dates and which key signs.')
+def keys_list():
+    from mailman.config import config
+    from mailman_antibackscatter.seal import read_ring
+    ring = read_ring(config.VAR_DIR)
+    if not ring.keys:
+        click.echo('No tag key yet (one is generated on first use, or run '
+                   '`keys generate`).')
+        return
+    _print_ring(ring)
+
+
+@keys.command('generate', help='Create the first tag key (no-op if one '
+              'exists).')
+def keys_generate():
+    from mailman.config import config
+    from mailman_antibackscatter.auth.returnpath import add_key
+    from mailman_antibackscatter.bounces import day_number
+    from mailman_antibackscatter.seal import update_ring
+
+    def generate(ring):
+        if ring.current is not None:
+            click.echo('A signing key exists already; use `keys rotate`.')
+            return ring
+        return add_key(ring, day_number(), _lifetime())
+    _print_ring(update_ring(config.VAR_DIR, generate))
+
+
+@keys.command('rotate', help='Add a new signing key; the old one keeps '
+              'verifying for the tag lifetime, older ones are dropped.')
+def keys_rotate():
+    from mailman.config import config
+    from mailman_antibackscatter.auth.returnpath import add_key
+    from mailman_antibackscatter.bounces import day_number
+    from mailman_antibackscatter.seal import update_ring
+    ring = update_ring(config.VAR_DIR, lambda ring: add_key(
+        ring, day_number(), _lifetime()))
+    _print_ring(ring)
 
 
 @public

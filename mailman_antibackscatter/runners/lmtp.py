@@ -12,6 +12,7 @@ answering other sessions while one message waits for a slow domain.
 """
 
 import asyncio
+import contextlib
 import logging
 import re
 
@@ -33,6 +34,9 @@ XFORWARD_ATTRIBUTES = ('NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'IDENT',
 # Addresses whose mail is an email command; DNS trouble defers these at the
 # door (optionally) because a command cannot be held for a moderator.
 COMMAND_SUBADDRESSES = frozenset(('request', 'join', 'leave', 'confirm'))
+# msgdata key with the RCPT address of a message to -bounces (switchboard
+# drops keys starting with '_').
+ENVELOPE_RCPT = 'antibackscatter_rcpt'
 ERR_451_DNS = '451 4.4.3 Sender authentication temporarily failed; try later'
 ERR_451_ERROR = '451 4.3.0 Sender authentication error; try later'
 
@@ -133,6 +137,27 @@ class AuthenticatingLMTPHandler(LMTPHandler):
             return await self._defer_commands(server, session, envelope)
         return await super().handle_DATA(server, session, envelope)
 
+    def _handle_DATA(self, server, session, envelope):
+        """Mailman's queueing, plus the envelope recipient of each bounce.
+
+        Mailman keeps only the list and subaddress; the bounce gate needs
+        the whole RCPT address (its tag).  Each -bounces recipient is queued
+        on its own, with the address in msgdata[ENVELOPE_RCPT].
+        """
+        recipients = envelope.rcpt_tos
+        if not any(is_bounces_address(to) for to in recipients):
+            return super()._handle_DATA(server, session, envelope)
+        statuses = []
+        try:
+            for to in recipients:
+                envelope.rcpt_tos = [to]
+                with recording_recipient(to):
+                    statuses.append(
+                        super()._handle_DATA(server, session, envelope))
+        finally:
+            envelope.rcpt_tos = recipients
+        return '\r\n'.join(statuses)
+
     async def _defer_commands(self, server, session, envelope):
         """451 for command recipients, normal delivery for the others."""
         deferred = [is_command_address(to) for to in envelope.rcpt_tos]
@@ -168,10 +193,52 @@ def message_id_of(raw):
     return match.group(1).decode('ascii', 'replace') if match else '-'
 
 
-def is_command_address(address):
+def _subaddress(address):
     from email.utils import parseaddr
-    local, subaddress, domain = split_recipient(parseaddr(address)[1].lower())
-    return SUBADDRESS_NAMES.get(subaddress) in COMMAND_SUBADDRESSES
+    try:
+        local, subaddress, domain = split_recipient(
+            parseaddr(address)[1].lower())
+    except ValueError:
+        return None
+    return SUBADDRESS_NAMES.get(subaddress)
+
+
+def is_command_address(address):
+    return _subaddress(address) in COMMAND_SUBADDRESSES
+
+
+def is_bounces_address(address):
+    return _subaddress(address) == 'bounces'
+
+
+class _RecordingSwitchboard:
+    """The bounces switchboard, adding the envelope recipient to msgdata."""
+
+    def __init__(self, switchboard, recipient):
+        self._switchboard = switchboard
+        self._recipient = recipient
+
+    def enqueue(self, msg, msgdata=None, **kws):
+        kws[ENVELOPE_RCPT] = self._recipient
+        return self._switchboard.enqueue(msg, msgdata, **kws)
+
+    def __getattr__(self, name):
+        return getattr(self._switchboard, name)
+
+
+@contextlib.contextmanager
+def recording_recipient(recipient):
+    """While Mailman's handler queues one message (synchronously, in the
+    event loop thread), bounces queued carry *recipient*."""
+    from email.utils import parseaddr
+    from mailman.config import config
+    stock = config.switchboards['bounces']
+    config.switchboards['bounces'] = _RecordingSwitchboard(
+        stock, parseaddr(recipient)[1].lower())
+    try:
+        yield
+    finally:
+        config.switchboards['bounces'] = stock
 
 
 def authenticate_and_stamp(raw, mail_from, client):

@@ -585,6 +585,14 @@ class MailmanInstance:
         except ValueError:
             return {}
 
+    def member(self, list_fqdn: str, address: str) -> dict:
+        """The member's REST resource (bounce_score, last_bounce_received)."""
+        return self._rest_ok('GET', 'lists/{}/member/{}'.format(
+            self.list_id(list_fqdn), address)).json()
+
+    def bounce_score(self, list_fqdn: str, address: str) -> int:
+        return int(self.member(list_fqdn, address).get('bounce_score') or 0)
+
     def members(self, list_fqdn: str, role: str = 'member') -> list:
         response = self._rest_ok('GET', 'lists/{}/roster/{}'.format(
             self.list_id(list_fqdn), role))

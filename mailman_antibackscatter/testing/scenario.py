@@ -178,6 +178,80 @@ class World:
                      rcpt_to=to, client=client, xforward=xforward)
         return message_id
 
+    # -- delivery reports --------------------------------------------------
+
+    def dsn(self, *, to, failed, original, status='5.1.1',
+            reporting_mta='mx.example.org', message_id=None):
+        """A standard RFC 3464 report to *to* about *failed*.
+
+        *original* is the bounced message's header block (bytes/str) that
+        the report quotes as text/rfc822-headers.
+        """
+        number = next(self._ids)
+        if isinstance(original, bytes):
+            original = original.decode('utf-8', 'replace')
+        headers = original.replace('\r\n', '\n').split('\n\n', 1)[0]
+        action = 'failed' if status.startswith('5') else 'delayed'
+        boundary = 'dsn-boundary-{}'.format(number)
+        text = (
+            'From: MAILER-DAEMON@{mta}\n'
+            'To: {to}\n'
+            'Subject: Undelivered Mail Returned to Sender\n'
+            'Date: {date}\n'
+            'Message-ID: {mid}\n'
+            'Auto-Submitted: auto-replied\n'
+            'MIME-Version: 1.0\n'
+            'Content-Type: multipart/report; report-type=delivery-status;\n'
+            '\tboundary="{b}"\n\n'
+            '--{b}\nContent-Type: text/plain\n\n'
+            'Your message could not be delivered to {failed}.\n\n'
+            '--{b}\nContent-Type: message/delivery-status\n\n'
+            'Reporting-MTA: dns; {mta}\n\n'
+            'Final-Recipient: rfc822; {failed}\n'
+            'Original-Recipient: rfc822; {failed}\n'
+            'Action: {action}\nStatus: {status}\n'
+            'Diagnostic-Code: smtp; {code} {status} mailbox problem\n\n'
+            '--{b}\nContent-Type: text/rfc822-headers\n\n'
+            '{headers}\n\n--{b}--\n').format(
+                mta=reporting_mta, to=to, date=email.utils.formatdate(),
+                mid=message_id or '<dsn-{}-{}@{}>'.format(
+                    number, int(time.time() * 1000), reporting_mta),
+                b=boundary, failed=failed, action=action, status=status,
+                code='550' if action == 'failed' else '451',
+                headers=headers)
+        return text.replace('\n', '\r\n').encode('utf-8')
+
+    def qmail_bounce(self, *, to, failed, original, message_id=None):
+        """A non-standard (qmail-style) failure report quoting *original*."""
+        number = next(self._ids)
+        if isinstance(original, bytes):
+            original = original.decode('utf-8', 'replace')
+        text = (
+            'From: MAILER-DAEMON@mx.example.org\n'
+            'To: {to}\n'
+            'Subject: failure notice\n'
+            'Date: {date}\n'
+            'Message-ID: {mid}\n\n'
+            'Hi. This is the qmail-send program at mx.example.org.\n'
+            "I'm afraid I wasn't able to deliver your message to the "
+            'following addresses.\n'
+            'This is a permanent error; I\'ve given up. Sorry it didn\'t '
+            'work out.\n\n'
+            '<{failed}>:\n'
+            'Sorry, no mailbox here by that name. (#5.1.1)\n\n'
+            '--- Below this line is a copy of the message.\n\n'
+            '{original}\n').format(
+                to=to, date=email.utils.formatdate(), failed=failed,
+                mid=message_id or '<qmail-{}-{}@mx.example.org>'.format(
+                    number, int(time.time() * 1000)),
+                original=original.replace('\r\n', '\n'))
+        return text.replace('\n', '\r\n').encode('utf-8')
+
+    def deliver_report(self, raw, *, rcpt_to, client=AUTHENTIC_MX):
+        """Deliver a report as an MTA does: null envelope sender."""
+        return self.deliver(raw, mail_from='', rcpt_to=rcpt_to,
+                            client=client)
+
     def sent_to(self, address):
         """Messages the sink received for *address*."""
         return self.sink.to(address)

@@ -9,8 +9,6 @@ Mailman reads.
 
 import pytest
 
-from unittest import mock
-
 from mailman_antibackscatter.testing.dnsserver import DNSServer
 from mailman_antibackscatter.testing.instance import database_class_for
 from mailman_antibackscatter.testing.signing import generate_rsa_key
@@ -49,32 +47,14 @@ def database_section(request):
 
 @pytest.fixture(scope='session')
 def mailman_layer(request, dns, tmp_path_factory):
-    from mailman.testing import layers
-    site_config = tmp_path_factory.mktemp('plugin') / 'antibackscatter.cfg'
-    site_config.write_text(
+    from mailman_antibackscatter.testing.layer import plugin_config_layer
+    options = (
         '[antibackscatter]\nauthserv_id: {}\n[dns]\nnameservers: '
         '127.0.0.1:{}\ntimeout: 2\n[ratelimit]\nper_recipient: 3\n'
         'per_domain: 5\n'.format(AUTHSERV_ID, dns.port))
-    plugin = (
-        '\n[plugin.antibackscatter]\n'
-        'class: mailman_antibackscatter.plugin.AntiBackscatterPlugin\n'
-        'enabled: yes\n'
-        'component_package: mailman_antibackscatter\n'
-        'configuration: {}\n'.format(site_config)) + database_section(request)
-    original = layers.read_text
-
-    def read_text(package, resource, *args, **kws):
-        text = original(package, resource, *args, **kws)
-        if (package, resource) == ('mailman.testing', 'testing.cfg'):
-            text += plugin
-        return text
-
-    with mock.patch.object(layers, 'read_text', read_text):
-        layers.ConfigLayer.setUp()
-    try:
-        yield layers.ConfigLayer
-    finally:
-        layers.ConfigLayer.tearDown()
+    with plugin_config_layer(tmp_path_factory.mktemp('plugin'),
+                             options, database_section(request)) as layer:
+        yield layer
 
 
 @pytest.fixture

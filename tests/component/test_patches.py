@@ -77,6 +77,22 @@ def test_runner_classes_are_the_plugins(mailman):
         'AuthenticatingLMTPRunner')
     assert getattr(config, 'runner.command')['class'].endswith(
         'AuthenticatedCommandRunner')
+    assert getattr(config, 'runner.bounces')['class'].endswith(
+        'GatedBounceRunner')
+    assert config.mta.outgoing == 'mailman_antibackscatter.mta.deliver.deliver'
+
+
+def test_admins_own_outgoing_is_reported_not_replaced(mailman, caplog):
+    from mailman_antibackscatter.plugin import runner_overrides
+    from mailman_antibackscatter.settings import load_settings
+    config.push('own outgoing', '[mta]\noutgoing: site.custom.deliver\n')
+    try:
+        with caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+            overrides = runner_overrides(load_settings(None))
+    finally:
+        config.pop('own outgoing')
+    assert 'outgoing' not in overrides
+    assert 'site.custom.deliver' in caplog.text
 
 
 def test_runner_classes_requested_only_when_enabled(mailman):
@@ -85,17 +101,27 @@ def test_runner_classes_requested_only_when_enabled(mailman):
     from mailman_antibackscatter.settings import load_settings
     config.push('stock runners', '[runner.lmtp]\nclass: '
                 'mailman.runners.lmtp.LMTPRunner\n[runner.command]\nclass: '
-                'mailman.runners.command.CommandRunner\n')
+                'mailman.runners.command.CommandRunner\n[runner.bounces]\n'
+                'class: mailman.runners.bounce.BounceRunner\n[mta]\n'
+                'outgoing: mailman.mta.deliver.deliver\n')
     try:
         enabled = runner_overrides(load_settings(None))
         site = ConfigParser()
         site.read_string('[antibackscatter]\nenabled: no\n')
         disabled = runner_overrides(load_settings(site))
+        site = ConfigParser()
+        site.read_string('[bounces]\nenabled: no\n[door]\nenabled: no\n')
+        no_bounces = runner_overrides(load_settings(site))
     finally:
         config.pop('stock runners')
     assert 'AuthenticatingLMTPRunner' in enabled
     assert 'AuthenticatedCommandRunner' in enabled
+    assert 'GatedBounceRunner' in enabled
+    assert 'mailman_antibackscatter.mta.deliver.deliver' in enabled
     assert disabled == ''
+    assert 'GatedBounceRunner' not in no_bounces
+    assert 'outgoing' not in no_bounces
+    assert 'LMTPRunner' not in no_bounces
 
 
 def test_unreadable_site_file_falls_back_to_protective_defaults(tmp_path):

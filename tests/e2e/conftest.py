@@ -12,12 +12,15 @@ from mailman_antibackscatter.testing.scenario import World
 # Generous enough for every answer the tests expect; the limit itself is
 # tested in tests/component/test_guard.py.
 SITE_OPTIONS = '[ratelimit]\nper_recipient: 200\nper_domain: 1000\n'
+# Mailman's VERP probes on, so tests/e2e/test_bounces.py can show they keep
+# working with tagged return paths (nothing else reaches a bounce threshold).
+EXTRA_CONFIG = '[mta]\nverp_probes: yes\n'
 
 
 @pytest.fixture(scope='session')
 def world(tmp_path_factory):
     instance = World(tmp_path_factory.mktemp('world'),
-                     site_options=SITE_OPTIONS)
+                     site_options=SITE_OPTIONS, extra_config=EXTRA_CONFIG)
     instance.start()
     try:
         yield instance

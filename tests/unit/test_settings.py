@@ -86,3 +86,19 @@ def test_settings_that_switch_protection_off_are_reported():
 def test_default_authserv_id_is_the_plugins_own():
     assert load_settings(None).engine.authserv_id.startswith(
         'antibackscatter.')
+
+
+def test_bounce_options():
+    settings = load_settings(None)
+    assert settings.bounces_enabled
+    assert settings.tag_lifetime_days == 10
+    assert settings.grace_period == timedelta(days=7)
+    settings = load_settings(parser(
+        '[bounces]\ntag_lifetime: 2w\ngrace_period: 0\n'))
+    assert settings.tag_lifetime_days == 14
+    assert not settings.grace_period
+    for bad in ('12h', '0d', '400d', 'soon'):
+        settings = load_settings(parser('[bounces]\ntag_lifetime: {}\n'
+                                        .format(bad)))
+        assert settings.tag_lifetime_days == 10
+        assert any('tag_lifetime' in p for p in settings.problems)

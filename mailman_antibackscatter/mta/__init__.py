@@ -1,0 +1,1 @@
+"""Outgoing delivery of the anti-backscatter plugin."""

@@ -1,0 +1,90 @@
+"""`[mta] outgoing` that signs every envelope sender with a return-path tag.
+
+Mailman's own `deliver()` does everything else (choosing bulk or individual
+delivery, logging, reporting failures); only its two delivery agents are
+replaced by subclasses whose `_get_sender` adds the tag:
+
+* individual delivery (VERP on, or personalized lists): the recipient is
+  always VERP-encoded (with Mailman's VERPMixin and the site's verp_format),
+  so the tag is bound to that recipient;
+* bulk delivery: a chunk of one recipient (every notice, probe, welcome, most
+  digests of small lists) is VERP-encoded and bound the same way; a chunk of
+  several shares a list-level tag.
+
+The plugin installs this as `[mta] outgoing` (plugin.py) unless the admin
+configured an outgoing function of their own.
+"""
+
+import threading
+
+from mailman.mta import deliver as stock
+from mailman.mta.bulk import BulkDelivery
+from mailman.mta.deliver import Deliver
+from mailman.mta.verp import VERPMixin
+from mailman_antibackscatter.bounces import policy, record_sent, sign_sender
+from public import public
+
+_agents_lock = threading.Lock()
+
+
+def _kind(msgdata):
+    return 'p' if msgdata.get('probe_token') else 'v'
+
+
+def _bind_recipient(msgdata):
+    """May this delivery's sender carry its one recipient (VERP)?
+
+    Not when a sender was set explicitly (a probe carries its token there).
+    """
+    return msgdata.get('sender') is None and msgdata.get('recipient')
+
+
+@public
+class TaggedDeliver(Deliver):
+    """Mailman's individual delivery, with a recipient-bound tag."""
+
+    def _get_sender(self, mlist, msg, msgdata):
+        if (not msgdata.get('verp') and _bind_recipient(msgdata)
+                and msg.get('message-id') is not None):
+            msgdata = dict(msgdata, verp=True)
+        sender = super()._get_sender(mlist, msg, msgdata)
+        return sign_sender(mlist, sender, _kind(msgdata),
+                           msg.get('message-id'))
+
+
+@public
+class TaggedBulkDelivery(VERPMixin, BulkDelivery):
+    """Mailman's bulk delivery, with a tag (recipient-bound for one)."""
+
+    def _deliver_to_recipients(self, mlist, msg, msgdata, recipients):
+        # (VERPMixin logs the Message-ID and fails without one.)
+        if (len(recipients) == 1 and msgdata.get('sender') is None
+                and msg.get('message-id') is not None):
+            (recipient,) = recipients
+            msgdata = dict(msgdata, verp=True, recipient=recipient)
+        return super()._deliver_to_recipients(
+            mlist, msg, msgdata, recipients)
+
+    def _get_sender(self, mlist, msg, msgdata):
+        sender = super()._get_sender(mlist, msg, msgdata)
+        return sign_sender(mlist, sender, _kind(msgdata),
+                           msg.get('message-id'))
+
+
+@public
+def deliver(mlist, msg, msgdata):
+    """Mailman's deliver(), with the tagging delivery agents."""
+    if not policy(mlist).enabled:
+        return stock.deliver(mlist, msg, msgdata)
+    recipients = msgdata.get('recipients')
+    if recipients and mlist is not None:
+        record_sent(msg.get('message-id'), recipients, mlist.list_id)
+    # deliver() names its agents at call time; the outgoing runner delivers
+    # one message at a time, and the lock keeps any other thread out.
+    with _agents_lock:
+        saved = stock.Deliver, stock.BulkDelivery
+        stock.Deliver, stock.BulkDelivery = TaggedDeliver, TaggedBulkDelivery
+        try:
+            return stock.deliver(mlist, msg, msgdata)
+        finally:
+            stock.Deliver, stock.BulkDelivery = saved

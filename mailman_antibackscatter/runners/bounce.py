@@ -1,0 +1,388 @@
+"""The bounce gate: Mailman's bounce runner, counting only real bounces.
+
+Mailman believes any delivery report that reaches a list's -bounces address:
+it reads a VERP address from forgeable headers or scans the body for failed
+addresses, and forwards what it cannot parse to the owners, spam attached.
+The gate looks first at the envelope recipient the report was delivered to
+(recorded by the plugin's LMTP runner): only a valid, unexpired return-path
+tag made for this list (mta/deliver.py) lets it through.  Everything else is
+dropped before any parsing, logged and counted, never scored and never
+forwarded.  What passes is told apart with flufl.bounce as Mailman does, and
+scored through Mailman's own bounce processor.
+
+If the gate itself fails, the exception goes to Mailman's runner, which
+shunts the report: nothing is scored, nothing reaches the owners, and
+`mailman unshunt` replays it once the cause is fixed.  Falling back to the
+stock path instead would score forged reports and forward spam whenever
+somebody found input that makes the gate fail.
+"""
+
+import logging
+import re
+import time
+
+from email.utils import parseaddr
+
+from flufl.bounce import all_failures
+from mailman.app.bounces import ProbeVERP, StandardVERP
+from mailman.config import config
+from mailman.email.message import Message, OwnerNotification
+from mailman.interfaces.bounce import (
+    BounceContext, UnrecognizedBounceDisposition)
+from mailman.runners.bounce import BounceRunner
+from mailman_antibackscatter import decisions
+from mailman_antibackscatter.auth.returnpath import (
+    check_tag, split_bounces_local)
+from mailman_antibackscatter.bounces import (
+    LOG_BINDING, SENT_BINDING, bounces_local, day_number, grace_active,
+    import_smtp_log_once, policy, prune_sent, quoted_message_ids, was_sent)
+from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.seal import read_ring
+from public import public
+
+log = logging.getLogger('mailman.antibackscatter')
+
+PRUNE_INTERVAL = 3600
+# Counters are written in batches: when the queue is empty, after this many
+# seconds, or at this many pending decisions (and when the runner stops).
+FLUSH_SECONDS = 5
+FLUSH_PENDING = 500
+_AUTOREPLY_HEADERS = ('x-autoreply', 'x-autorespond', 'x-autoresponder')
+
+
+def is_autoreply(msg):
+    """Vacation and challenge-response replies say so in their headers.
+
+    A delivery report (multipart/report) is never one, even though MTAs
+    mark DSNs Auto-Submitted too.
+    """
+    if msg.get_content_type() == 'multipart/report':
+        return False
+    submitted = (msg.get('auto-submitted') or '').strip().lower()
+    if submitted and submitted != 'no':
+        return True
+    if any(msg.get(name) is not None for name in _AUTOREPLY_HEADERS):
+        return True
+    return (msg.get('precedence') or '').strip().lower() == 'auto_reply'
+
+
+def failures(msg):
+    """flufl.bounce's (temporary, permanent) addresses, lowercase str.
+
+    Some of its detectors crash on odd input (a report without From:); for
+    a report that carries a valid tag that only means nobody can parse it,
+    so it is treated as unrecognized, not shunted.
+    """
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:
+        log.exception('flufl.bounce failed on %s; treating it as '
+                      'unrecognized', _clean(msg.get('message-id')))
+        return [], []
+    return _addresses(temporary), _addresses(permanent)
+
+
+def _addresses(found):
+    """flufl.bounce's addresses as lowercase str (bytes are UTF-8)."""
+    result = []
+    for address in found:
+        if isinstance(address, bytes):
+            try:
+                address = address.decode('utf-8')
+            except UnicodeError:
+                continue
+        address = address.strip().lower()
+        if address and address not in result:
+            result.append(address)
+    return result
+
+
+def is_recipient(mlist, address):
+    """Could the list have sent mail to *address*?"""
+    return (mlist.members.get_member(address) is not None
+            or mlist.administrators.get_member(address) is not None)
+
+
+def mailman_verp(parser, mlist, sub, rcpt):
+    """What Mailman's own VERP *parser* (StandardVERP or ProbeVERP) makes of
+    the -bounces address with subaddress *sub* (the tag taken out).
+
+    Mailman's parsers read headers; here they get the envelope recipient
+    instead, in a message of its own.
+    """
+    msg = Message()
+    msg['To'] = '{}{}{}@{}'.format(bounces_local(mlist),
+                                   config.mta.verp_delimiter, sub,
+                                   rcpt.rpartition('@')[2])
+    return {address.lower() for address in parser().get_verp(mlist, msg)}
+
+
+def _clean(value, limit=120):
+    text = re.sub(r'[\x00-\x1f\x7f]+', ' ', str(value or ''))
+    return text[:limit] + ('...' if len(text) > limit else '')
+
+
+@public
+class GatedBounceRunner(BounceRunner):
+    """`[runner.bounces] class:` installed by the plugin."""
+
+    _last_prune = 0.0
+    _imported = False
+
+    def __init__(self, name, slice=None):
+        super().__init__(name, slice)
+        self._pending = {}
+        self._pending_total = 0
+        self._last_flush = time.monotonic()
+
+    def _dispose(self, mlist, msg, msgdata):
+        if not policy(mlist).enabled:
+            return super()._dispose(mlist, msg, msgdata)
+        if not mlist.process_bounces:
+            return False
+        try:
+            self.gate(mlist, msg, msgdata)
+        except Exception:
+            log.exception(
+                'bounce gate failed on message-id=%s list=%s; Mailman shunts '
+                'it (not scored, not forwarded); `mailman unshunt` replays it',
+                _clean(msg.get('message-id')), mlist.list_id)
+            raise
+        return False
+
+    def flush_counters(self):
+        """Write the batched decision counters (in the current transaction)."""
+        pending, self._pending, self._pending_total = self._pending, {}, 0
+        self._last_flush = time.monotonic()
+        for (list_id, reason), amount in pending.items():
+            decisions.count(list_id, reason, amount)
+        return bool(pending)
+
+    def _do_periodic(self):
+        # Called between messages too, right before Mailman commits the
+        # message's transaction: nothing here may fail that transaction.
+        super()._do_periodic()
+        if self._pending and (
+                time.monotonic() - self._last_flush > FLUSH_SECONDS
+                or self._pending_total >= FLUSH_PENDING):
+            self.flush_counters()
+
+    def _idle_work(self):
+        """Housekeeping in a transaction of its own, when the queue is empty."""
+        if not self._imported:
+            self._imported = True
+            import_smtp_log_once()
+        if self._pending:
+            self.flush_counters()
+        if time.monotonic() - self._last_prune > PRUNE_INTERVAL:
+            self._last_prune = time.monotonic()
+            prune_sent()
+
+    def _snooze(self, filecnt):
+        if not filecnt:
+            try:
+                self._idle_work()
+                config.db.commit()
+            except Exception:
+                log.exception('bounce gate housekeeping failed (counters, '
+                              'grace-period record); retrying later')
+                config.db.abort()
+        super()._snooze(filecnt)
+
+    def _clean_up(self):
+        if self._pending and self.flush_counters():
+            config.db.commit()
+        super()._clean_up()
+
+    # -- the gate ----------------------------------------------------------
+
+    def gate(self, mlist, msg, msgdata):
+        """Decide one report; returns the decision reason (also counted)."""
+        rcpt = msgdata.get(ENVELOPE_RCPT)
+        envelope = None
+        if rcpt:
+            envelope = split_bounces_local(
+                rcpt.rpartition('@')[0], bounces_local(mlist),
+                config.mta.verp_delimiter)
+        if envelope is None or envelope.tag is None:
+            return self._untagged(mlist, msg, rcpt, envelope)
+        pol = policy(mlist)
+        check = check_tag(read_ring(config.VAR_DIR), envelope.tag,
+                          mlist.list_id, envelope.rest, day_number(),
+                          pol.tag_lifetime)
+        if not check.ok:
+            # The MAC covers the kind and everything after the tag, so a bulk
+            # tag with an address appended, or another member's VERP part,
+            # fails here.
+            return self._drop('bounce-forged-dropped', mlist, msg, rcpt,
+                              'tag: ' + check.reason)
+        kind = envelope.tag[0]
+        if kind == 'p':
+            return self._probe(mlist, msg, rcpt, envelope.rest)
+        if kind == 'v':
+            found = mailman_verp(StandardVERP, mlist, envelope.rest, rcpt)
+            if len(found) != 1:
+                return self._drop('bounce-forged-dropped', mlist, msg, rcpt,
+                                  'tagged address part is not a VERP address')
+            return self._score(mlist, msg, rcpt, found.pop())
+        return self._score(mlist, msg, rcpt, None)
+
+    def _score(self, mlist, msg, rcpt, recipient):
+        """A report that answers our mail: told apart as Mailman does."""
+        temporary, permanent = failures(msg)
+        if recipient is not None:
+            # VERP: the tag names the recipient; the body only says how.
+            # Any temporary failure makes it temporary, as in Mailman.
+            failed = [recipient] if permanent and not temporary else []
+        else:
+            failed = [a for a in permanent if is_recipient(mlist, a)]
+            strangers = [a for a in permanent if a not in failed]
+            if permanent and not failed:
+                return self._drop(
+                    'bounce-forged-dropped', mlist, msg, rcpt,
+                    'names no recipient of the list: ' + _clean(
+                        ' '.join(strangers), 200))
+            if strangers:
+                log.info('bounce: ignoring non-recipients %s named in %s',
+                         _clean(' '.join(strangers), 200),
+                         _clean(msg.get('message-id')))
+        if failed:
+            for address in failed:
+                self._processor.register(mlist, address, msg,
+                                         BounceContext.normal)
+                self._record('bounce-genuine', mlist, msg, rcpt, 'scored',
+                             recipient=address)
+            return 'bounce-genuine'
+        if temporary:
+            return self._record('bounce-temporary', mlist, msg, rcpt,
+                                'ignored', recipient=recipient)
+        if is_autoreply(msg):
+            return self._record('bounce-autoreply', mlist, msg, rcpt,
+                                'ignored', recipient=recipient)
+        self._notify_owners(mlist, msg, rcpt, recipient)
+        return 'bounce-unrecognized'
+
+    def _probe(self, mlist, msg, rcpt, token):
+        """Mailman's own token check decides a probe bounce."""
+        found = mailman_verp(ProbeVERP, mlist, token, rcpt)
+        if not found:
+            return self._drop('bounce-forged-dropped', mlist, msg, rcpt,
+                              'probe token unknown, used or expired')
+        return self._register_probe(mlist, msg, rcpt, found.pop())
+
+    def _register_probe(self, mlist, msg, rcpt, address):
+        self._processor.register(mlist, address, msg, BounceContext.probe)
+        return self._record('bounce-probe', mlist, msg, rcpt, 'scored',
+                            recipient=address)
+
+    def _untagged(self, mlist, msg, rcpt, envelope):
+        """No tag: backscatter, unless the roll-out grace period saves it."""
+        sub = envelope.raw_sub if envelope is not None else ''
+        if sub and '=' not in sub and config.mta.verp_delimiter not in sub:
+            # A probe sent before the plugin signed anything: its random
+            # token is its own proof, checked by Mailman.
+            found = mailman_verp(ProbeVERP, mlist, sub, rcpt)
+            if found:
+                return self._register_probe(mlist, msg, rcpt, found.pop())
+        if grace_active():
+            accepted = self._grace(mlist, msg, rcpt, sub)
+            if accepted:
+                return accepted
+        return self._drop('bounce-backscatter-dropped', mlist, msg, rcpt,
+                          'no return-path tag' if rcpt else
+                          'envelope recipient unknown (queued without the '
+                          'plugin\'s LMTP runner)')
+
+    def _grace(self, mlist, msg, rcpt, sub):
+        """Count an untagged report that quotes a Message-ID we really sent.
+
+        A report quoting no Message-ID the list sent is dropped after one
+        indexed lookup, before any parsing.
+        """
+        try:
+            message_ids = quoted_message_ids(msg.as_bytes())
+        except Exception:
+            # as_bytes() fails on some broken encodings; then it quotes
+            # nothing we could match.
+            message_ids = quoted_message_ids(str(msg.get_payload()))
+        if not message_ids:
+            return None
+        logged = was_sent(message_ids, LOG_BINDING + mlist.list_id)
+        if not logged and not was_sent(message_ids,
+                                       SENT_BINDING + mlist.list_id):
+            return None
+        temporary, permanent = failures(msg)
+        candidates = permanent
+        if '=' in sub:
+            # Bounce of mail VERP'd before the plugin: Mailman's parser.
+            verp = mailman_verp(StandardVERP, mlist, sub, rcpt)
+            candidates = sorted(verp) if permanent else []
+        # Sent by the plugin to that very address, or (before the plugin)
+        # logged by Mailman as sent to the list the address belongs to.
+        accepted = [a for a in candidates if is_recipient(mlist, a) and (
+            logged or was_sent(message_ids, a))]
+        for address in accepted:
+            self._processor.register(mlist, address, msg,
+                                     BounceContext.normal)
+            self._record('bounce-grace-accepted', mlist, msg, rcpt, 'scored',
+                         recipient=address)
+        return 'bounce-grace-accepted' if accepted else None
+
+    # -- outcomes ----------------------------------------------------------
+
+    def _record(self, reason, mlist, msg, rcpt, action, recipient=None,
+                detail=None):
+        parts = ['rcpt=' + _clean(rcpt or '-')]
+        if detail:
+            parts.append(detail)
+        decisions.record(reason, list_id=mlist.list_id,
+                         message_id=_clean(msg.get('message-id')),
+                         action=action, recipient=recipient,
+                         detail='; '.join(parts), count_now=False)
+        key = (mlist.list_id, reason)
+        self._pending[key] = self._pending.get(key, 0) + 1
+        self._pending_total += 1
+        return reason
+
+    def _drop(self, reason, mlist, msg, rcpt, why):
+        return self._record(reason, mlist, msg, rcpt, 'dropped', detail=why)
+
+    def _notify_owners(self, mlist, msg, rcpt, recipient):
+        """A genuine report nobody can parse: a summary for the owners.
+
+        Per the owner notification policy and the list's
+        forward_unrecognized_bounces_to; the report itself is never attached
+        (it may quote spam the list was made to bounce).
+        """
+        disposition = mlist.forward_unrecognized_bounces_to
+        notices = get_settings().owner_notices
+        if (disposition is UnrecognizedBounceDisposition.discard
+                or notices == 'none'):
+            return self._record('bounce-unrecognized', mlist, msg, rcpt,
+                                'not-notified', recipient=recipient)
+        roster = (mlist.administrators
+                  if disposition is UnrecognizedBounceDisposition.administrators
+                  else None)
+        text = (
+            'The list {list} received a delivery report for mail it really '
+            'sent (its return-path tag is valid), but could not tell which '
+            'address failed or why.\n\n'
+            'Envelope recipient: {rcpt}\n'
+            'Recipient bound to the tag: {recipient}\n'
+            'Message-ID: {mid}\nDate: {date}\nFrom: {frm}\nSubject: '
+            '{subject}\nContent-Type: {ctype}\n\n'
+            'The report itself is not attached. It is kept in the '
+            'antibackscatter log under its Message-ID.\n').format(
+                list=mlist.fqdn_listname, rcpt=_clean(rcpt),
+                recipient=recipient or '(bulk delivery)',
+                mid=_clean(msg.get('message-id')), date=_clean(msg.get('date')),
+                frm=_clean(parseaddr(str(msg.get('from', '')))[1]),
+                subject=_clean(msg.get('subject')),
+                ctype=_clean(msg.get_content_type()))
+        notice = OwnerNotification(
+            mlist, 'Unrecognized delivery report for {}'.format(
+                mlist.display_name), text, roster=roster)
+        notice.send(mlist)
+        return self._record('bounce-unrecognized', mlist, msg, rcpt,
+                            'owners-notified', recipient=recipient)

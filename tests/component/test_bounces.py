@@ -1,0 +1,366 @@
+"""The bounce gate and the tagging delivery agents inside Mailman's ConfigLayer."""
+
+import dataclasses
+import email
+import re
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+
+from mailman.app.lifecycle import create_list
+from mailman.config import config
+from mailman.email.message import Message
+from mailman.interfaces.bounce import UnrecognizedBounceDisposition
+from mailman.interfaces.usermanager import IUserManager
+from mailman.model.bounce import BounceEvent
+from mailman.testing.helpers import (
+    get_queue_messages, make_testable_runner)
+from mailman.utilities.datetime import now
+from zope.component import getUtility
+
+from mailman_antibackscatter import bounces, decisions
+from mailman_antibackscatter.mta.deliver import (
+    TaggedBulkDelivery, TaggedDeliver)
+from mailman_antibackscatter.runners.bounce import GatedBounceRunner
+from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
+from tests.component.helpers import enqueue
+
+ANNE = 'anne@example.org'
+BOB = 'bob@example.org'
+
+
+@pytest.fixture
+def mlist(mailman):
+    mlist = create_list('test@example.com')
+    users = getUtility(IUserManager)
+    for address in (ANNE, BOB):
+        mlist.subscribe(users.create_address(address))
+    from mailman.interfaces.member import MemberRole
+    mlist.subscribe(users.create_address('owner@example.com'),
+                    MemberRole.owner)
+    config.db.commit()
+    get_queue_messages('virgin')            # the welcome messages
+    return mlist
+
+
+def dsn(failed, *, status='5.1.1', quoted_id='<orig@example.com>',
+        headers=''):
+    action = 'failed' if status.startswith('5') else 'delayed'
+    text = (
+        'From: MAILER-DAEMON@mx.example.org\n'
+        'To: test-bounces@example.com\n'
+        'Subject: Undelivered Mail\n'
+        'Message-ID: <dsn-{n}@mx.example.org>\n{headers}'
+        'MIME-Version: 1.0\n'
+        'Content-Type: multipart/report; report-type=delivery-status; '
+        'boundary="B"\n\n'
+        '--B\nContent-Type: text/plain\n\nFailed.\n\n'
+        '--B\nContent-Type: message/delivery-status\n\n'
+        'Reporting-MTA: dns; mx.example.org\n\n'
+        'Final-Recipient: rfc822; {failed}\nAction: {action}\n'
+        'Status: {status}\n\n'
+        '--B\nContent-Type: text/rfc822-headers\n\n'
+        'Message-ID: {quoted}\nSubject: hi\n\n--B--\n').format(
+            n=abs(hash((failed, status, quoted_id))), failed=failed,
+            action=action, status=status, quoted=quoted_id, headers=headers)
+    return email.message_from_string(text, Message)
+
+
+def sender_for(mlist, recipients, message_id='<x@example.com>', **msgdata):
+    """The envelope sender our agents would use for *recipients*."""
+    msg = Message()
+    if message_id:
+        msg['Message-ID'] = message_id
+    if len(recipients) == 1 and msgdata.pop('individual', False):
+        agent = TaggedDeliver()
+        data = dict(msgdata, recipient=recipients[0])
+        return agent._get_sender(mlist, msg, data)
+    agent = TaggedBulkDelivery(10)
+    seen = []
+    with mock.patch.object(TaggedBulkDelivery.__mro__[2],
+                           '_deliver_to_recipients',
+                           lambda self, m, g, d, r: seen.append(
+                               self._get_sender(m, g, d)) or {}):
+        agent._deliver_to_recipients(mlist, msg, msgdata, recipients)
+    return seen[0]
+
+
+def run_gate(mlist, msg, rcpt):
+    enqueue('bounces', mlist, msg, **({ENVELOPE_RCPT: rcpt} if rcpt else {}))
+    runner = make_testable_runner(GatedBounceRunner, 'bounces')
+    runner.run()
+    return runner
+
+
+def events():
+    return [(e.email, e.context.name)
+            for e in config.db.store.query(BounceEvent)]
+
+
+def counted(mlist):
+    return {reason: n for (lid, reason), n in
+            decisions.totals(mlist.list_id).items()}
+
+
+def test_sender_formats(mlist):
+    bulk = sender_for(mlist, [ANNE, BOB])
+    assert re.match(r'^test-bounces\+l[0-9a-z]\d{3}[0-9a-f]{16}'
+                    r'@example\.com$', bulk)
+    one = sender_for(mlist, [ANNE])
+    assert re.match(r'^test-bounces\+v\w{20}\+anne=example\.org'
+                    r'@example\.com$', one)
+    personal = sender_for(mlist, [BOB], individual=True)
+    assert personal.endswith('+bob=example.org@example.com')
+    probe = sender_for(mlist, [ANNE], sender='test-bounces+{}@example.com'
+                       .format('a' * 40), probe_token='a' * 40)
+    assert re.match(r'^test-bounces\+p\w{20}\+a{40}@example\.com$', probe)
+    # Without a Message-ID (VERPMixin needs one) the tag is list-level.
+    assert '+l' in sender_for(mlist, [ANNE], message_id=None)
+    assert '+l' in sender_for(mlist, [ANNE], message_id=None, individual=True)
+    # Someone else's sender is not ours to tag.
+    assert sender_for(mlist, [ANNE, BOB], sender='noreply@example.net') == \
+        'noreply@example.net'
+
+
+def test_genuine_bulk_bounce_scores_members_only(mlist):
+    rcpt = sender_for(mlist, [ANNE, BOB])
+    run_gate(mlist, dsn(ANNE), rcpt)
+    run_gate(mlist, dsn('stranger@example.net'), rcpt)
+    assert events() == [(ANNE, 'normal')]
+    assert counted(mlist) == {'bounce-genuine': 1,
+                              'bounce-forged-dropped': 1}
+
+
+def test_verp_tag_decides_who_failed_and_cannot_be_replayed(mlist):
+    rcpt = sender_for(mlist, [ANNE])
+    run_gate(mlist, dsn('whoever@example.net'), rcpt)
+    run_gate(mlist, dsn(BOB), rcpt.replace('anne=example.org',
+                                           'bob=example.org'))
+    assert events() == [(ANNE, 'normal')]
+    assert counted(mlist)['bounce-forged-dropped'] == 1
+
+
+def test_temporary_and_autoreply_are_not_scored(mlist):
+    rcpt = sender_for(mlist, [ANNE])
+    run_gate(mlist, dsn(ANNE, status='4.2.2'), rcpt)
+    vacation = email.message_from_string(
+        'From: anne@example.org\nTo: x\nSubject: Out of office\n'
+        'Auto-Submitted: auto-replied\nMessage-ID: <vac@example.org>\n\n'
+        'Back next week.\n', Message)
+    run_gate(mlist, vacation, rcpt)
+    assert events() == []
+    assert counted(mlist) == {'bounce-temporary': 1, 'bounce-autoreply': 1}
+    assert get_queue_messages('virgin') == []
+
+
+def test_unrecognized_genuine_report_summary_without_attachment(mlist):
+    rcpt = sender_for(mlist, [ANNE])
+    junk = email.message_from_string(
+        'From: postmaster@example.org\nTo: x\nSubject: ???\n'
+        'Message-ID: <junk@example.org>\n\nBUY PILLS http://spam.test/\n',
+        Message)
+    run_gate(mlist, junk, rcpt)
+    items = get_queue_messages('virgin')
+    assert len(items) == 1
+    assert items[0].msgdata['recipients'] == {'owner@example.com'}
+    notice = items[0].msg
+    assert not notice.is_multipart()
+    body = notice.get_payload(decode=True).decode()
+    assert '<junk@example.org>' in body and 'spam.test' not in body
+    assert counted(mlist) == {'bounce-unrecognized': 1}
+
+
+def test_unrecognized_respects_discard(mlist):
+    mlist.forward_unrecognized_bounces_to = (
+        UnrecognizedBounceDisposition.discard)
+    junk = email.message_from_string('Subject: ?\n\nnothing\n', Message)
+    run_gate(mlist, junk, sender_for(mlist, [ANNE]))
+    assert get_queue_messages('virgin') == []
+    assert counted(mlist) == {'bounce-unrecognized': 1}
+
+
+def test_flufl_bounce_crash_on_genuine_report_is_unrecognized(mlist):
+    """flufl.bounce's yale detector raises IndexError without a From:."""
+    rcpt = sender_for(mlist, [ANNE])
+    run_gate(mlist, email.message_from_string(
+        'Subject: ?\n\nnothing\n', Message), rcpt)
+    assert get_queue_messages('shunt') == []
+    assert counted(mlist) == {'bounce-unrecognized': 1}
+    assert len(get_queue_messages('virgin')) == 1
+
+
+def test_backscatter_dropped_before_flufl_bounce(mlist):
+    with mock.patch('mailman_antibackscatter.runners.bounce.all_failures'
+                    ) as parse, \
+            mock.patch('mailman_antibackscatter.runners.bounce.grace_active',
+                       return_value=False):
+        run_gate(mlist, dsn(ANNE), 'test-bounces@example.com')
+        run_gate(mlist, dsn(ANNE), 'test-bounces+anne=example.org@example.com')
+        run_gate(mlist, dsn(ANNE), None)
+    assert not parse.called
+    assert events() == []
+    assert counted(mlist) == {'bounce-backscatter-dropped': 3}
+    assert get_queue_messages('virgin') == []
+    assert get_queue_messages('shunt') == []
+
+
+def test_gate_error_shunts_and_never_scores_or_forwards(mlist):
+    rcpt = sender_for(mlist, [ANNE])
+    with mock.patch('mailman_antibackscatter.runners.bounce.check_tag',
+                    side_effect=RuntimeError('boom')):
+        run_gate(mlist, dsn(ANNE), rcpt)
+    assert events() == []
+    assert get_queue_messages('virgin') == []
+    shunted = get_queue_messages('shunt')
+    assert len(shunted) == 1
+    # Replayed after the fix, it counts.
+    item = shunted[0]
+    run_gate(mlist, item.msg, item.msgdata[ENVELOPE_RCPT])
+    assert events() == [(ANNE, 'normal')]
+
+
+def test_probe_bounce_uses_mailmans_token(mlist):
+    from mailman.app.bounces import send_probe
+    member = mlist.members.get_member(ANNE)
+    token = send_probe(member, message_id='<orig@example.com>')
+    get_queue_messages('virgin')
+    rcpt = sender_for(mlist, [ANNE],
+                      sender='test-bounces+{}@example.com'.format(token),
+                      probe_token=token)
+    run_gate(mlist, dsn('whoever@example.net'), rcpt)
+    # The token is used up: the same report again is a forgery.
+    run_gate(mlist, dsn('whoever@example.net'), rcpt)
+    assert events() == [(ANNE, 'probe')]
+    assert counted(mlist) == {'bounce-probe': 1, 'bounce-forged-dropped': 1}
+
+
+def test_grace_period_accepts_only_quoted_sent_message_ids(mlist):
+    bounces.record_sent('<sent-1@example.com>', [ANNE], mlist.list_id)
+    run_gate(mlist, dsn(ANNE, quoted_id='<sent-1@example.com>'),
+             'test-bounces@example.com')
+    # Quoting it for another member, or quoting an unknown id: dropped.
+    run_gate(mlist, dsn(BOB, quoted_id='<sent-1@example.com>'),
+             'test-bounces@example.com')
+    run_gate(mlist, dsn(BOB, quoted_id='<never@example.com>'),
+             'test-bounces@example.com')
+    # Backscatter quoting nothing the list sent: dropped unparsed.
+    with mock.patch('mailman_antibackscatter.runners.bounce.all_failures'
+                    ) as parse:
+        run_gate(mlist, dsn(ANNE, quoted_id='<spam@example.net>'),
+                 'test-bounces@example.com')
+    assert not parse.called
+    assert events() == [(ANNE, 'normal')]
+    assert counted(mlist) == {'bounce-grace-accepted': 1,
+                              'bounce-backscatter-dropped': 3}
+    # After the grace period nothing untagged counts.
+    later = now() + timedelta(days=30)
+    with mock.patch('mailman_antibackscatter.bounces.now',
+                    return_value=later):
+        run_gate(mlist, dsn(ANNE, quoted_id='<sent-1@example.com>'),
+                 'test-bounces@example.com')
+    assert counted(mlist)['bounce-backscatter-dropped'] == 4
+
+
+def test_sent_record_pruned_by_age_and_cap(mlist):
+    from mailman_antibackscatter.model import SentMessage
+    for number in range(30):
+        bounces.record_sent('<m{}@example.com>'.format(number), [ANNE, BOB],
+                            mlist.list_id)
+    store = config.db.store
+    assert store.query(SentMessage).count() == 90
+    policy = dataclasses.replace(bounces.policy(), sent_record_max=25)
+    bounces.prune_sent(policy)
+    assert store.query(SentMessage).count() == 25
+    # The newest rows are the ones kept.
+    assert bounces.was_sent(['<m29@example.com>'], BOB)
+    assert not bounces.was_sent(['<m0@example.com>'], ANNE)
+    with mock.patch('mailman_antibackscatter.bounces.now',
+                    return_value=now() + timedelta(days=60)):
+        bounces.prune_sent(policy)
+    assert store.query(SentMessage).count() == 0
+
+
+def test_lmtp_records_the_envelope_recipient_of_each_bounce(mlist):
+    """One LMTP transaction to the list and two -bounces addresses."""
+    from types import SimpleNamespace
+    from mailman_antibackscatter.runners.lmtp import AuthenticatingLMTPHandler
+    tagged = sender_for(mlist, [ANNE])
+    envelope = SimpleNamespace(
+        content=b'From: x@example.org\r\nTo: y\r\nSubject: s\r\n'
+                b'Message-ID: <lmtp@example.org>\r\n\r\nhi\r\n',
+        mail_from='', rcpt_tos=['test@example.com', tagged.upper(),
+                                'test-bounces@example.com'])
+    handler = AuthenticatingLMTPHandler(workers=1)
+    status = handler._handle_DATA(None, None, envelope)
+    assert status.split('\r\n') == ['250 Ok'] * 3
+    assert envelope.rcpt_tos[1] == tagged.upper()
+    queued = get_queue_messages('bounces')
+    assert sorted(item.msgdata[ENVELOPE_RCPT] for item in queued) == sorted(
+        [tagged.lower(), 'test-bounces@example.com'])
+    posts = get_queue_messages('in')
+    assert len(posts) == 1 and ENVELOPE_RCPT not in posts[0].msgdata
+    # The stock switchboard is back in place.
+    assert type(config.switchboards['bounces']).__name__ == 'Switchboard'
+
+
+def test_grace_period_reads_mailmans_smtp_log_for_mail_sent_before(mlist):
+    """Reports of mail sent before the plugin: Mailman's smtp.log says so."""
+    import os
+    from mailman_antibackscatter.seal import update_ring
+    update_ring(config.VAR_DIR,
+                lambda ring: dataclasses.replace(ring, imported=None))
+    path = os.path.join(config.LOG_DIR, 'smtp.log')
+    with open(path, 'a') as log:
+        log.write(
+            'Nov 20 10:00:00 2026 (123) <old-post@example.com> smtp to '
+            'test@example.com for 2 recips, completed in 0.1 seconds\n'
+            'Nov 20 10:00:01 2026 (123) <other-list@example.com> smtp to '
+            'other@example.com for 9 recips, completed in 0.1 seconds\n')
+    assert bounces.import_smtp_log_once() == 1
+    assert bounces.import_smtp_log_once() is None       # only once
+    for failed, quoted in ((ANNE, '<old-post@example.com>'),
+                           ('stranger@example.net', '<old-post@example.com>'),
+                           (BOB, '<other-list@example.com>')):
+        run_gate(mlist, dsn(failed, quoted_id=quoted),
+                 'test-bounces@example.com')
+    assert events() == [(ANNE, 'normal')]
+    assert counted(mlist) == {'bounce-grace-accepted': 1,
+                              'bounce-backscatter-dropped': 2}
+
+
+def test_broken_key_file_sends_untagged_and_says_so(mlist, caplog):
+    """Delivery must not stop because the key file cannot be read."""
+    from mailman_antibackscatter.auth.returnpath import KeyFileError
+    with mock.patch('mailman_antibackscatter.bounces.signing_ring',
+                    side_effect=KeyFileError('line 2: unknown line')), \
+            caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+        sender = sender_for(mlist, [ANNE, BOB])
+    assert sender == 'test-bounces@example.com'
+    assert 'NOT SIGNING' in caplog.text and '<x@example.com>' in caplog.text
+
+
+def test_verp_report_with_a_temporary_failure_is_temporary(mlist):
+    """As Mailman: a VERP'd report listing any temporary failure is ignored."""
+    mixed = dsn(ANNE)
+    status = next(part for part in mixed.walk()
+                  if part.get_content_type() == 'message/delivery-status')
+    status.get_payload().append(email.message_from_string(
+        'Final-Recipient: rfc822; other@example.org\nAction: delayed\n'
+        'Status: 4.4.1\n'))
+    run_gate(mlist, mixed, sender_for(mlist, [ANNE]))
+    assert events() == []
+    assert counted(mlist) == {'bounce-temporary': 1}
+
+
+def test_unparseable_dsn_is_unrecognized_not_an_autoreply(mlist):
+    report = email.message_from_string(
+        'From: MAILER-DAEMON@mx.example.org\nTo: x\nSubject: failed\n'
+        'Auto-Submitted: auto-replied\nMessage-ID: <odd@mx.example.org>\n'
+        'MIME-Version: 1.0\nContent-Type: multipart/report; '
+        'report-type=delivery-status; boundary="B"\n\n--B\n'
+        'Content-Type: text/plain\n\nsomething went wrong\n--B--\n',
+        Message)
+    run_gate(mlist, report, sender_for(mlist, [ANNE]))
+    assert counted(mlist) == {'bounce-unrecognized': 1}

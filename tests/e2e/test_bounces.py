@@ -1,0 +1,307 @@
+"""Bounces on a real Mailman: only reports of mail the list really sent count.
+
+(a) a member's real delivery fails: the DSN goes to the exact envelope sender
+    the SMTP sink saw, and the member's bounce score rises;
+(b) 50 forged DSNs naming members (untagged, wrongly tagged, expired, another
+    member's tag) change no score and reach no owner;
+(c) 50 backscatter reports of mail the list never sent (standard and
+    non-standard formats) reach nobody;
+(d) genuine bounces of a notice (welcome) and of a digest are recognized.
+"""
+
+import json
+import re
+import secrets
+import time
+
+import pytest
+
+from mailman_antibackscatter.auth.returnpath import (
+    make_tag, parse_keyfile, tag_local)
+from mailman_antibackscatter.testing.scenario import SPAMMER, list_address
+
+pytestmark = pytest.mark.e2e
+
+LIST = list_address('bnc')               # bulk delivery
+PLIST = list_address('bncp')             # personalized: one mail per member
+DLIST = list_address('bncd')             # digests
+OWNER = 'bounce-owner@example.org'
+ANNE, CAROL, DAVE, ERIN = (
+    '{}@example.org'.format(n) for n in ('anne', 'carol', 'dave', 'erin'))
+FRANK, GINA, HANK = (
+    '{}@example.org'.format(n) for n in ('frank', 'gina', 'hank'))
+DOMAIN = LIST.split('@')[1]
+
+
+@pytest.fixture(scope='module')
+def lists(world):
+    mm = world.mailman
+    mm.create_list(LIST)
+    mm.create_list(PLIST, personalize='individual')
+    mm.create_list(DLIST)
+    for fqdn in (LIST, PLIST, DLIST):
+        mm.add_member(fqdn, OWNER, role='owner')
+    for member in (ANNE, CAROL, DAVE, ERIN):
+        mm.add_member(LIST, member)
+    for member in (ANNE, CAROL, HANK):
+        mm.add_member(PLIST, member)
+    mm.add_member(DLIST, ANNE)
+    mm.add_member(DLIST, GINA)
+    member = mm.member(DLIST, GINA)
+    mm.rest('PATCH', member['self_link'].split('/3.1/', 1)[1],
+            data=dict(delivery_mode='mime_digests'))
+    return mm
+
+
+def post(world, to, subject):
+    """Anne posts (authentic, DKIM-signed); returns the Message-ID."""
+    return world.send(sender=ANNE, to=to, sign=True, subject=subject)
+
+
+def delivery_to(world, address, subject):
+    return world.sink.wait_for(
+        lambda d: d.sent_to(address) and subject.encode() in d.data)
+
+
+def wait_score(mm, fqdn, address, score):
+    """Wait until the bounces runner's periodic step has scored it."""
+    mm.wait_idle()
+    for _ in range(120):
+        if mm.bounce_score(fqdn, address) >= score:
+            return
+        time.sleep(0.25)
+    raise AssertionError('{} on {}: bounce score stayed {}; antibackscatter '
+                         'log:\n{}'.format(
+                             address, fqdn, mm.bounce_score(fqdn, address),
+                             mm.log('antibackscatter')[-3000:]))
+
+
+def bounces_report(mm):
+    return mm.mailman('antibackscatter', 'bounces').stdout
+
+
+def counters(mm, list_fqdn, **at_least):
+    """{reason: count} for one list from `mailman antibackscatter bounces`.
+
+    The gate writes its counters in batches once its queue is empty; with
+    *at_least* (reason=n, dashes as underscores) this waits for them.
+    """
+    list_id = mm.list_id(list_fqdn)
+    for _ in range(20):
+        out = mm.mailman('antibackscatter', 'bounces', list_id,
+                         '--json').stdout
+        found = json.loads(out).get(list_id, {})
+        if all(found.get(reason.replace('_', '-'), 0) >= n
+               for reason, n in at_least.items()):
+            break
+        time.sleep(0.5)
+    return found
+
+
+def test_a_bulk_delivery_failure_scores_the_member(world, lists):
+    mm = lists
+    subject = 'bulk post {}'.format(secrets.token_hex(3))
+    post(world, LIST, subject)
+    delivery = delivery_to(world, CAROL, subject)
+    mail_from = delivery.mail_from
+    assert re.match(r'^bnc-bounces\+l[0-9a-z]\d{3}[0-9a-f]{16}@' + DOMAIN,
+                    mail_from), mail_from
+    world.deliver_report(
+        world.dsn(to=mail_from, failed=CAROL, original=delivery.data),
+        rcpt_to=mail_from)
+    wait_score(mm, LIST, CAROL, 1)
+
+
+def test_a_verp_delivery_failure_scores_that_member_only(world, lists):
+    mm = lists
+    subject = 'personal post {}'.format(secrets.token_hex(3))
+    post(world, PLIST, subject)
+    to_hank = delivery_to(world, HANK, subject)
+    to_carol = delivery_to(world, CAROL, subject)
+    assert re.match(r'^bncp-bounces\+v[0-9a-z]\d{3}[0-9a-f]{16}\+'
+                    r'hank=example\.org@' + DOMAIN, to_hank.mail_from)
+    # Carol turns her own return path into one naming Hank: refused.
+    replay = to_carol.mail_from.replace('carol=example.org', 'hank=example.org')
+    world.deliver_report(
+        world.dsn(to=replay, failed=HANK, original=to_carol.data),
+        rcpt_to=replay, client=SPAMMER)
+    # The report Hank's MX really sends names him in the envelope; the body
+    # may even name somebody else: the tag decides who failed.
+    world.deliver_report(
+        world.dsn(to=to_hank.mail_from, failed='alias@example.org',
+                  original=to_hank.data), rcpt_to=to_hank.mail_from)
+    wait_score(mm, PLIST, HANK, 1)
+    assert mm.bounce_score(PLIST, CAROL) == 0
+    assert mm.bounce_score(PLIST, ANNE) == 0
+    found = counters(mm, PLIST, bounce_forged_dropped=1, bounce_genuine=1)
+    assert found.get('bounce-forged-dropped', 0) >= 1
+    assert found.get('bounce-genuine', 0) >= 1
+
+
+def _key_ring(mm):
+    return parse_keyfile((mm.var_dir / 'antibackscatter.key').read_text())
+
+
+def test_b_forged_reports_change_nothing(world, lists):
+    mm = lists
+    subject = 'forgery base {}'.format(secrets.token_hex(3))
+    post(world, LIST, subject)
+    delivery = delivery_to(world, DAVE, subject)
+    mm.wait_idle()
+    owner_before = len(world.sent_to(OWNER))
+    before = counters(mm, LIST).get('bounce-forged-dropped', 0)
+    ring = _key_ring(mm)
+    real_tag = delivery.mail_from.split('+', 1)[1].split('@')[0]
+    day = int(real_tag[2:5])
+    expired = make_tag(ring.current, 'l', mm.list_id(LIST), '', day - 30)
+    other_list = make_tag(ring.current, 'l', mm.list_id(PLIST), '', day)
+    wrong_key = 'l' + real_tag[1] + real_tag[2:5] + secrets.token_hex(8)
+    targets = [
+        'bnc-bounces@' + DOMAIN,                              # untagged
+        'bnc-bounces+dave=example.org@' + DOMAIN,             # stock VERP
+        'bnc-bounces+{}@{}'.format(wrong_key, DOMAIN),        # bad MAC
+        'bnc-bounces+{}@{}'.format(expired, DOMAIN),          # expired
+        'bnc-bounces+{}@{}'.format(other_list, DOMAIN),       # other list
+        '{}@{}'.format(tag_local('bnc-bounces', real_tag,     # bulk tag
+                                 'dave=example.org'), DOMAIN),  # + VERP part
+        ]
+    tagged_forms = 0
+    for number in range(50):
+        target = targets[number % len(targets)]
+        victim = (ANNE, DAVE, ERIN)[number % 3]
+        # The untagged ones name a stranger: a real tag naming a member is
+        # what the bulk path trusts (see docs/bounces.md).
+        world.deliver_report(
+            world.dsn(to=target, failed=victim,
+                      original='Message-ID: <never-{}@x>\n'.format(number)),
+            rcpt_to=target, client=SPAMMER)
+        tagged_forms += '+' in target and '=' not in target.split('+')[1]
+    # A genuine report last: once it is scored, the forged ones before it
+    # have been through the runner too.
+    world.deliver_report(
+        world.dsn(to=delivery.mail_from, failed=DAVE, original=delivery.data),
+        rcpt_to=delivery.mail_from)
+    wait_score(mm, LIST, DAVE, 1)
+    assert mm.bounce_score(LIST, ANNE) == 0
+    assert mm.bounce_score(LIST, ERIN) == 0
+    assert len(world.sent_to(OWNER)) == owner_before
+    found = counters(mm, LIST,
+                     bounce_forged_dropped=before + tagged_forms)
+    # Untagged ones count as backscatter, tag-shaped ones as forgeries.
+    assert found.get('bounce-forged-dropped', 0) - before >= tagged_forms
+    for member in (ANNE, ERIN):
+        assert mm.member(LIST, member).get('last_bounce_received') is None
+
+
+def test_c_backscatter_reaches_nobody(world, lists):
+    mm = lists
+    world.sink.clear()
+    before = counters(mm, LIST).get('bounce-backscatter-dropped', 0)
+    for number in range(50):
+        spam = ('From: {list}\nTo: someone{n}@victim.example\n'
+                'Subject: cheap pills {n}\nMessage-ID: <spam-{n}-{r}@{dom}>\n'
+                '\nBuy now.\n').format(list=LIST, n=number, dom=DOMAIN,
+                                       r=secrets.token_hex(4))
+        builder = world.dsn if number % 2 else world.qmail_bounce
+        failed = 'someone{}@victim.example'.format(number)
+        if number % 5 == 0:
+            failed = CAROL      # backscatter naming a member
+        world.deliver_report(
+            builder(to='bnc-bounces@' + DOMAIN, failed=failed,
+                    original=spam),
+            rcpt_to='bnc-bounces@' + DOMAIN, client=SPAMMER)
+    mm.wait_idle()
+    found = counters(mm, LIST, bounce_backscatter_dropped=before + 50)
+    assert found.get('bounce-backscatter-dropped', 0) - before == 50
+    assert world.sink.deliveries == []
+    # The admin's report shows them in the backscatter column.
+    report = bounces_report(mm)
+    assert 'backscatter' in report
+    row = next(line for line in report.splitlines()
+               if line.startswith(mm.list_id(LIST)))
+    assert int(row.split()[4]) == found['bounce-backscatter-dropped']
+
+
+def test_d_bounce_of_a_notice_and_of_a_digest(world, lists):
+    mm = lists
+    # A notice: the welcome message to a new member.
+    mm.add_member(LIST, FRANK, send_welcome_message=True)
+    welcome = world.sink.wait_for(lambda d: d.sent_to(FRANK))
+    assert '+v' in welcome.mail_from and 'frank=example.org' in \
+        welcome.mail_from
+    world.deliver_report(
+        world.dsn(to=welcome.mail_from, failed=FRANK, original=welcome.data),
+        rcpt_to=welcome.mail_from)
+    wait_score(mm, LIST, FRANK, 1)
+    # A digest.
+    subject = 'digest post {}'.format(secrets.token_hex(3))
+    post(world, DLIST, subject)
+    mm.wait_idle()
+    mm.mailman('digests', '--list', DLIST, '--send')
+    digest = world.sink.wait_for(lambda d: d.sent_to(GINA))
+    assert digest.mail_from.startswith('bncd-bounces+')
+    world.deliver_report(
+        world.qmail_bounce(to=digest.mail_from, failed=GINA,
+                           original=digest.data),
+        rcpt_to=digest.mail_from)
+    wait_score(mm, DLIST, GINA, 1)
+
+
+def test_probe_bounce_disables_through_mailmans_token(world, lists):
+    """verp_probes: yes (tests/e2e/conftest.py) and a threshold of 1."""
+    mm = lists
+    probe_list, kate = list_address('bncprobe'), 'kate@example.org'
+    mm.create_list(probe_list, bounce_score_threshold=1)
+    mm.add_member(probe_list, OWNER, role='owner')
+    mm.add_member(probe_list, kate, send_welcome_message=True)
+    welcome = world.sink.wait_for(lambda d: d.sent_to(kate))
+    world.deliver_report(
+        world.dsn(to=welcome.mail_from, failed=kate, original=welcome.data),
+        rcpt_to=welcome.mail_from)
+    # The score reaches the threshold: Mailman sends a probe, tagged.
+    probe = world.sink.wait_for(
+        lambda d: d.sent_to(kate) and b'mailing list probe message' in d.data,
+        timeout=60)
+    assert re.match(r'^bncprobe-bounces\+p[0-9a-z]\d{3}[0-9a-f]{16}\+\w+@',
+                    probe.mail_from), probe.mail_from
+    report = world.dsn(to=probe.mail_from, failed=kate, original=probe.data)
+    world.deliver_report(report, rcpt_to=probe.mail_from)
+    member = mm.member(probe_list, kate)
+    preferences = member['self_link'].split('/3.1/', 1)[1] + '/preferences'
+    for _ in range(120):
+        status = mm.rest('GET', preferences).json().get('delivery_status')
+        if status == 'by_bounces':
+            break
+        time.sleep(0.25)
+    assert status == 'by_bounces'
+    # The token is used up: the same report again is dropped as forged.
+    world.deliver_report(report, rcpt_to=probe.mail_from)
+    mm.wait_idle()
+    found = counters(mm, probe_list, bounce_probe=1, bounce_forged_dropped=1)
+    assert found.get('bounce-probe') == 1
+    assert found.get('bounce-forged-dropped') == 1
+
+
+def test_key_rotation_keeps_old_tags_valid(world, lists):
+    mm = lists
+    listing = mm.mailman('antibackscatter', 'keys', 'list').stdout
+    assert 'signing' in listing
+    secret_hex = re.compile(r'[0-9a-f]{32}')
+    assert not secret_hex.search(listing)
+    subject = 'before rotation {}'.format(secrets.token_hex(3))
+    post(world, PLIST, subject)
+    old = delivery_to(world, ANNE, subject)
+    old_kid = old.mail_from.split('+')[1][1]
+    rotated = mm.mailman('antibackscatter', 'keys', 'rotate').stdout
+    assert not secret_hex.search(rotated)
+    assert 'verifying until' in rotated
+    # Mail sent now carries the new key id...
+    subject = 'after rotation {}'.format(secrets.token_hex(3))
+    post(world, PLIST, subject)
+    new = delivery_to(world, ANNE, subject)
+    assert new.mail_from.split('+')[1][1] != old_kid
+    # ...and a late report of mail signed with the old key still counts.
+    world.deliver_report(
+        world.dsn(to=old.mail_from, failed=ANNE, original=old.data),
+        rcpt_to=old.mail_from)
+    wait_score(mm, PLIST, ANNE, 1)
