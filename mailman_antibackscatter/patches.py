@@ -128,26 +128,12 @@ def _pipeline_reject_wrapper(original):
 
 def _held_trigger(mlist, request_id, forward=None):
     """The trigger for a moderator's decision on held post *request_id*."""
-    from mailman.interfaces.messages import IMessageStore
-    from mailman.interfaces.requests import IListRequests
-    from zope.component import getUtility
-    settings = get_settings()
+    from mailman_antibackscatter.held import held_post
     verdict, message_id = None, ''
     try:
-        request = IListRequests(mlist).get_request(request_id)
-        if request is not None:
-            msgdata = dict(request[1] or {})
-            message_id = msgdata.get('_mod_message_id', '')
-            if MSGDATA_KEY not in msgdata and message_id:
-                # Held before the plugin stored verdicts in msgdata: read the
-                # door's header from the stored message.
-                held = getUtility(IMessageStore).get_message_by_id(message_id)
-                if held is not None:
-                    verdict = verdict_of(held, None,
-                                         settings.engine.authserv_id)
-            else:
-                verdict = verdict_of(None, msgdata,
-                                     settings.engine.authserv_id)
+        post = held_post(mlist, request_id)
+        if post is not None:
+            verdict, message_id = post.verdict, post.message_id
     except Exception:
         log.exception('could not read the verdict of held request %s on %s',
                       request_id, mlist.list_id)
