@@ -1,4 +1,9 @@
-"""One real Mailman with the plugin, a DNS server and an SMTP sink per run."""
+"""One real Mailman with the plugin, a DNS server and an SMTP sink per run.
+
+``world`` keeps Mailman's data in SQLite; ``pg_world`` is the same set-up with
+Mailman's database on the run's PostgreSQL server (tests/conftest.py), for
+tests that must hold on both back ends.
+"""
 
 import pytest
 
@@ -13,6 +18,18 @@ SITE_OPTIONS = '[ratelimit]\nper_recipient: 200\nper_domain: 1000\n'
 def world(tmp_path_factory):
     instance = World(tmp_path_factory.mktemp('world'),
                      site_options=SITE_OPTIONS)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope='session')
+def pg_world(postgres, tmp_path_factory):
+    url = postgres.create_database('e2e_world')
+    instance = World(tmp_path_factory.mktemp('pg-world'),
+                     site_options=SITE_OPTIONS, database_url=url)
     instance.start()
     try:
         yield instance
