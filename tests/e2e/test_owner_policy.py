@@ -18,6 +18,10 @@ _numbers = itertools.count(1)
 @pytest.fixture
 def owned_list(world):
     """A fresh list with a personal owner; returns (fqdn, owner)."""
+    return make_owned_list(world)
+
+
+def make_owned_list(world):
     name = 'owners{}'.format(next(_numbers))
     fqdn = list_address(name)
     owner = '{}-boss@example.org'.format(name)
@@ -38,8 +42,10 @@ def owner_notices_about(world, fqdn, subject):
                                subject=subject)
 
 
-def test_authenticated_only_summarizes_a_forged_held_post(world, owned_list):
-    fqdn, owner = owned_list
+def test_authenticated_only_summarizes_a_forged_held_post(any_world):
+    """On SQLite and on PostgreSQL (the summary's own tables)."""
+    world = any_world
+    fqdn, owner = make_owned_list(world)
     set_policy(world, fqdn, 'authenticated-only')
     world.send(sender=VICTIM, to=fqdn, client=SPAMMER,
                subject='forged for the summary')
