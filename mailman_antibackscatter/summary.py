@@ -156,7 +156,7 @@ def compose(mlist, moment=None, force=False):
     if not policy.enabled or policy.owner_notices not in SUMMARY_POLICIES:
         return None
     store = config.db.store
-    state = store.query(SummaryState).get(mlist.list_id)
+    state = store.get(SummaryState, mlist.list_id)
     since = state.last_sent if state is not None else None
     interval = policy.summary_interval
     if (not force and since is not None
@@ -194,7 +194,7 @@ def send(summary, moment=None):
     store.query(QuietHold).filter(
         QuietHold.list_id == mlist.list_id,
         QuietHold.summarized_at < moment - KEEP_REPORTED).delete()
-    state = store.query(SummaryState).get(mlist.list_id)
+    state = store.get(SummaryState, mlist.list_id)
     if state is None:
         state = SummaryState(list_id=mlist.list_id)
         store.add(state)
