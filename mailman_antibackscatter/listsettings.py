@@ -8,12 +8,15 @@ value is accepted per list exactly when it would be accepted site-wide.
 
 `policy_for(mlist)` is what the decision points call for every message: the
 site settings with the list's overrides applied (a `SiteSettings`, so the
-attribute names are the same as the site's).  It costs one indexed query.
+attribute names are the same as the site's).  It costs one indexed query,
+made once per message: while a message is being handled (a trigger is
+current) the answer is remembered for that trigger.
 """
 
 import dataclasses
 import logging
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +24,7 @@ from mailman.config import config
 from mailman_antibackscatter.model import ListSetting
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.settings import CHOICES, SettingError, convert
+from mailman_antibackscatter.trigger import current
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -200,16 +204,33 @@ def site_defaults():
             for key, opt in OPTIONS.items()}
 
 
+# (trigger, {list_id: policy}) of the message being handled.
+_memo = ContextVar('antibackscatter_policy_memo', default=None)
+
+
 def policy_for(mlist_or_list_id):
     """The effective settings of a list: the site's, with its overrides.
 
     Never raises: if the overrides cannot be read, the site settings apply
     (and the error is logged), so the plugin keeps protecting.
     """
-    site = get_settings()
     list_id = list_id_of(mlist_or_list_id)
     if not list_id:
-        return site
+        return get_settings()
+    trigger = current()
+    memo = _memo.get()
+    if trigger is None:
+        return _effective(list_id)
+    if memo is None or memo[0] is not trigger:
+        memo = (trigger, {})
+        _memo.set(memo)
+    if list_id not in memo[1]:
+        memo[1][list_id] = _effective(list_id)
+    return memo[1][list_id]
+
+
+def _effective(list_id):
+    site = get_settings()
     try:
         texts = stored(list_id)
     except Exception:

@@ -166,3 +166,18 @@ def test_authenticated_membership_per_list(mailman, dns):
         recipients_of('virgin')
         recipients_of('pipeline')
     assert results == dict(strict=1, loose=0)
+
+
+def test_policy_is_read_once_per_message(mailman):
+    from mailman_antibackscatter.trigger import Trigger, answering
+    mlist = create_list('test@example.com')
+    listsettings.update(mlist, dict(answer='all'))
+    with answering(Trigger(mlist.list_id, '<a@x>', None, 'runner:in')):
+        first = listsettings.policy_for(mlist)
+        listsettings.update(mlist, dict(answer='not-forged'))
+        # Same message: the policy it started with.
+        assert listsettings.policy_for(mlist) is first
+        assert first.answer == 'all'
+    with answering(Trigger(mlist.list_id, '<b@x>', None, 'runner:in')):
+        assert listsettings.policy_for(mlist).answer == 'not-forged'
+    assert listsettings.policy_for(mlist).answer == 'not-forged'
