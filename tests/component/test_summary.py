@@ -146,3 +146,21 @@ def test_statistics_series_and_categories(mailman):
     # Retention: what is older goes.
     assert decisions.prune(timedelta(days=5)) == 1
     assert decisions.daily(mlist.list_id, 30)[1]['notices_suppressed'] == 2
+
+
+def test_the_summary_goes_through_the_exit_as_an_owner_notice(mailman, dns):
+    """Sent inside a forged message's handling, the exit would hold it back
+    like any owner notice; sent by notify-owners (no trigger) it passes."""
+    from mailman_antibackscatter.trigger import Trigger, answering
+    mlist = summary_list('summary')
+    forged, verdict = incoming(dns, sender='victim@victim.example',
+                               to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    found = summary.compose(mlist)
+    assert found.posts
+    with answering(Trigger(mlist.list_id, '<other@x>', verdict,
+                           'runner:in')):
+        summary.send(found)
+    assert get_queue_messages('virgin') == []
+    summary.send(found)
+    assert len(get_queue_messages('virgin')) == 1
