@@ -329,3 +329,23 @@ def describe(mlist_or_list_id):
                            site_only=False)
                  for key, opt in OPTIONS.items()},
         )
+
+
+def forget_list(list_id):
+    """Remove a deleted list's settings and summary state.
+
+    Its statistics stay (they age out with the retention time), but a new
+    list created later under the same List-Id must not inherit the old
+    list's policy.
+    """
+    from mailman_antibackscatter.model import QuietHold, SummaryState
+    store = config.db.store
+    for model in (ListSetting, QuietHold, SummaryState):
+        store.query(model).filter(model.list_id == list_id).delete()
+
+
+def on_list_deleting(event):
+    """zope.event subscriber, installed by the plugin's post_hook."""
+    from mailman.interfaces.listmanager import ListDeletingEvent
+    if isinstance(event, ListDeletingEvent):
+        forget_list(event.mailing_list.list_id)

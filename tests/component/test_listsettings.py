@@ -181,3 +181,13 @@ def test_policy_is_read_once_per_message(mailman):
     with answering(Trigger(mlist.list_id, '<b@x>', None, 'runner:in')):
         assert listsettings.policy_for(mlist).answer == 'not-forged'
     assert listsettings.policy_for(mlist).answer == 'not-forged'
+
+
+def test_a_deleted_list_takes_its_settings_along(mailman):
+    from mailman.app.lifecycle import remove_list
+    mlist = create_list('test@example.com')
+    listsettings.update(mlist, dict(answer='all'))
+    remove_list(mlist)
+    again = create_list('test@example.com')
+    assert listsettings.overrides(again) == {}
+    assert config.db.store.query(ListSetting).count() == 0
