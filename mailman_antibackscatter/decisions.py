@@ -44,7 +44,12 @@ def count(list_id, reason, amount=1):
             store.add(DecisionCount(
                 list_id=list_id, day=day, reason=reason, count=amount))
         else:
-            row.count += amount
+            # The database adds when the row is written (count = count + n),
+            # so runners counting the same reason at once all add up.  Still
+            # an expression if this transaction counted it already.
+            pending = row.count
+            row.count = (DecisionCount.count if isinstance(pending, int)
+                         else pending) + amount
         _prune_daily(day)
     except Exception:
         log.exception('could not count decision %s for %s', reason, list_id)
@@ -138,5 +143,8 @@ def prune(retention):
     """Delete counters older than *retention* (a timedelta); returns how many.
     """
     cutoff = today() - retention
-    return config.db.store.query(DecisionCount).filter(
-        DecisionCount.day < cutoff).delete()
+    store = config.db.store
+    # Called inside runners' transactions too: flush nothing of theirs.
+    with store.no_autoflush:
+        return store.query(DecisionCount).filter(
+            DecisionCount.day < cutoff).delete(synchronize_session=False)

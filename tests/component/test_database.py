@@ -13,6 +13,7 @@ from mailman.config import config
 from mailman.database.model import Model
 from mailman_antibackscatter import decisions
 from mailman_antibackscatter.model import TABLES, DecisionCount, create_tables
+from mailman.app.lifecycle import create_list
 from sqlalchemy import create_engine, func, inspect, insert, select, text
 
 OURS = {model.__tablename__ for model in TABLES}
@@ -82,3 +83,79 @@ def test_layer_runs_on_the_requested_database(mailman, request):
     config.db.commit()
     assert decisions.totals('test.example.com') == {
         ('test.example.com', 'owner-forged-discarded'): 2}
+
+
+def test_counts_from_concurrent_transactions_add_up(mailman):
+    """Two runners counting the same reason at once: neither count is lost.
+
+    The other transaction reads the counter, then this one counts and
+    commits, then the other commits: a read-modify-write would store 2.
+    """
+    import threading
+    list_id, reason = 'test.example.com', 'answer-suppressed-fail'
+    decisions.count(list_id, reason)
+    config.db.commit()
+    counted, go_on, errors = threading.Event(), threading.Event(), []
+
+    def other_runner():
+        # config.db.store is per thread: this is another session.
+        try:
+            decisions.count(list_id, reason)
+            counted.set()
+            go_on.wait(30)
+            config.db.commit()
+        except Exception as error:          # reported below
+            errors.append(error)
+        finally:
+            counted.set()
+            config.db.store.close()
+
+    thread = threading.Thread(target=other_runner)
+    thread.start()
+    counted.wait(30)
+    decisions.count(list_id, reason)
+    config.db.commit()
+    go_on.set()
+    thread.join(30)
+    assert errors == []
+    assert decisions.totals(list_id) == {(list_id, reason): 3}
+
+
+def test_counts_in_one_transaction_add_up(mailman):
+    list_id, reason = 'test.example.com', 'reject-unproven-discarded'
+    decisions.count(list_id, reason)
+    config.db.commit()
+    decisions.count(list_id, reason)
+    decisions.count(list_id, reason, amount=2)
+    config.db.commit()
+    assert decisions.totals(list_id) == {(list_id, reason): 4}
+
+
+def test_a_failed_count_leaves_mailmans_transaction_usable(mailman, request):
+    """decisions.py promises a failed count never affects the message.
+
+    On PostgreSQL a failed statement aborts the whole transaction, so the
+    runner's own work (here: creating a list) can no longer be committed.
+    Known open problem: a savepoint would isolate the count, but the ORM's
+    begin_nested() flushes Mailman's pending changes first.
+    """
+    if config.db.engine.dialect.name == 'postgresql':
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason='a failed statement aborts the runner\'s '
+            'transaction on PostgreSQL (open problem, see docstring)'))
+    table = DecisionCount.__tablename__
+    with config.db.engine.begin() as connection:
+        connection.execute(text('ALTER TABLE {} RENAME TO {}_away'.format(
+            table, table)))
+    try:
+        decisions.count('test.example.com', 'answer-suppressed-fail')
+        create_list('kept@example.com')
+        config.db.commit()
+    finally:
+        config.db.abort()
+        with config.db.engine.begin() as connection:
+            connection.execute(text('ALTER TABLE {}_away RENAME TO {}'.format(
+                table, table)))
+    assert config.db.store.execute(text(
+        "SELECT count(*) FROM mailinglist WHERE list_name = 'kept'")
+        ).scalar() == 1
