@@ -130,9 +130,13 @@ class AntiBackscatterPlugin:
         settings = runtime.get_settings()
         if not settings.enabled:
             return
+        from mailman_antibackscatter.listsettings import on_list_deleting
         from mailman_antibackscatter.model import create_tables
         from mailman_antibackscatter.patches import PatchTargetError, install
+        from zope.event import subscribers
         create_tables(config.db.engine)
+        if on_list_deleting not in subscribers:
+            subscribers.append(on_list_deleting)
         try:
             install(config)
         except PatchTargetError as error:

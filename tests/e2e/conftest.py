@@ -38,3 +38,11 @@ def pg_world(postgres, tmp_path_factory):
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(params=['sqlite', pytest.param(
+    'postgresql', marks=pytest.mark.postgresql)])
+def any_world(request):
+    """``world`` and then ``pg_world``: for tests of the plugin's tables."""
+    return request.getfixturevalue(
+        'world' if request.param == 'sqlite' else 'pg_world')
