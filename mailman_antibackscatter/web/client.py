@@ -44,9 +44,7 @@ def _describe(error, list_id):
         return PluginError(
             _('Mailman does not know the sender authentication settings of '
               '%(list)s: is the mailman-antibackscatter plugin enabled in '
-              'Mailman core? (%(reason)s)') % {'list': list_id,
-                                               'reason': reason or status},
-            status)
+              'Mailman core?') % {'list': list_id}, status)
     if status == 401:
         return PluginError(
             _('Mailman refused the REST credentials of this site '

@@ -88,8 +88,11 @@ def list_sender_authentication(request, list_id):
                     return redirect(CURRENT, list_id=list_id)
         else:
             form = _form(None, current)
-    stats = _try(request, client.stats, list_id, CHART_DAYS)
-    held = _try(request, client.held, list_id)
+    # When the settings could not be read, the rest would only repeat why.
+    stats = held = None
+    if current is not None:
+        stats = _try(request, client.stats, list_id, CHART_DAYS)
+        held = _try(request, client.held, list_id)
     context = {
         'list': mlist,
         'form': form,
