@@ -45,8 +45,22 @@ def count(list_id, reason, amount=1):
                 list_id=list_id, day=day, reason=reason, count=amount))
         else:
             row.count += amount
+        _prune_daily(day)
     except Exception:
         log.exception('could not count decision %s for %s', reason, list_id)
+
+
+_last_pruned = None
+
+
+def _prune_daily(day):
+    """Once a day per process, forget counters past the retention time."""
+    global _last_pruned
+    if _last_pruned == day:
+        return
+    _last_pruned = day
+    from mailman_antibackscatter.runtime import get_settings
+    prune(get_settings().statistics_retention)
 
 
 def totals(list_id=None, since=None):
@@ -61,3 +75,68 @@ def totals(list_id=None, since=None):
         key = (row.list_id, row.reason)
         result[key] = result.get(key, 0) + row.count
     return result
+
+
+# Statistics: reasons grouped into the categories people look at.  The
+# order is the order of the REST `categories` list and of `stats` output.
+CATEGORIES = ('notices_sent', 'notices_suppressed', 'posts_held_quietly',
+              'posts_discarded', 'commands_ignored', 'bounces_genuine',
+              'bounces_dropped')
+_GENUINE_BOUNCES = frozenset((
+    'bounce-genuine', 'bounce-temporary', 'bounce-autoreply',
+    'bounce-unrecognized', 'bounce-grace-accepted', 'bounce-probe'))
+
+
+def category_of(reason):
+    """The statistics category of *reason*, or None (not charted)."""
+    if reason.startswith('notice-sent-'):
+        return 'notices_sent'
+    if reason.startswith(('answer-suppressed-', 'owner-notice-suppressed-')) \
+            or reason == 'owner-notice-summarized':
+        return 'notices_suppressed'
+    if reason.startswith('command-'):
+        return ('commands_ignored' if reason.startswith('command-ignored-')
+                or reason == 'command-held-temperror' else None)
+    if reason in _GENUINE_BOUNCES:
+        return 'bounces_genuine'
+    if reason.startswith('bounce-') and reason.endswith('-dropped'):
+        return 'bounces_dropped'
+    if reason.endswith(('-held', '-held-temperror')):
+        return 'posts_held_quietly'
+    if reason.endswith('-discarded'):
+        return 'posts_discarded'
+    return None
+
+
+def daily(list_id, days, until=None):
+    """Per-day category counts of *list_id* for the last *days* days.
+
+    Returns (series, totals, reasons): series is one dict per day, oldest
+    first, zeros included; totals per category; reasons per raw reason.
+    """
+    from datetime import timedelta
+    last = until or today()
+    first = last - timedelta(days=days - 1)
+    rows = config.db.store.query(DecisionCount).filter(
+        DecisionCount.list_id == list_id, DecisionCount.day >= first,
+        DecisionCount.day <= last)
+    series = {first + timedelta(days=n): dict.fromkeys(CATEGORIES, 0)
+              for n in range(days)}
+    totals = dict.fromkeys(CATEGORIES, 0)
+    reasons = {}
+    for row in rows:
+        reasons[row.reason] = reasons.get(row.reason, 0) + row.count
+        category = category_of(row.reason)
+        if category is not None:
+            series[row.day][category] += row.count
+            totals[category] += row.count
+    return ([dict(day=day.isoformat(), **counts)
+             for day, counts in sorted(series.items())], totals, reasons)
+
+
+def prune(retention):
+    """Delete counters older than *retention* (a timedelta); returns how many.
+    """
+    cutoff = today() - retention
+    return config.db.store.query(DecisionCount).filter(
+        DecisionCount.day < cutoff).delete()

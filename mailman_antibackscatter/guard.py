@@ -6,13 +6,16 @@ through `UserNotification.send`.  `patches.py` routes that call here.  When
 the message answers an incoming message (there is a current trigger), each
 recipient is checked:
 
-* an owner/moderator recipient gets the notice according to `owner_notices`;
+* an owner/moderator recipient gets the notice according to `owner_notices`
+  (a notice left for the periodic summary is remembered in QuietHold);
 * anyone else is the sender being answered and needs the verdict `answer`
   asks for (by default: proven to be the author);
 * and every answered sender is counted against one rate limit.
 
 Recipients that fail the check are removed; when none is left the message is
-not sent.  Each suppression is logged and counted.
+not sent.  Each suppression is logged and counted, and so is each notice let
+through (`notice-sent-<path>`), so statistics can show both.  The policy is
+the list's own (`listsettings.policy_for`).
 """
 
 import logging
@@ -20,7 +23,7 @@ import logging
 from mailman.config import config
 from mailman_antibackscatter import decisions, ratelimit
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.trigger import current, from_internal_client
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -53,38 +56,71 @@ def answer_allowed(settings, trigger, recipient):
 
 
 def owner_notice_allowed(settings, trigger):
-    if settings.owner_notices == 'immediate' or trigger.verdict is None:
+    """(allowed, reason) for an owner notice caused by *trigger*."""
+    policy = settings.owner_notices
+    if policy == 'immediate':
         return True, None
-    if from_internal_client(trigger.verdict,
-                            settings.engine.internal_networks):
+    if policy == 'none':
+        return False, 'owner-notice-suppressed-policy'
+    if policy == 'summary':
+        return False, 'owner-notice-summarized'
+    if trigger.verdict is None or from_internal_client(
+            trigger.verdict, settings.engine.internal_networks):
         return True, None
     status = trigger.verdict.status
-    if settings.owner_notices == 'authenticated-only':
+    if policy == 'authenticated-only':
         if status is Status.PASS:
             return True, None
-        return False, 'owner-notice-suppressed-{}'.format(status.value)
+        return False, 'owner-notice-summarized'
     if status is Status.FAIL:
         return False, 'owner-notice-suppressed-fail'
     return True, None
+
+
+def sent_reason(trigger, to_owner):
+    """notice-sent-<path>: owner, or the runner/moderator that answered."""
+    if to_owner:
+        return 'notice-sent-owner'
+    where = trigger.where.split(':')
+    return 'notice-sent-' + (where[1] if where[0] == 'runner'
+                             and len(where) > 1 else where[0])
+
+
+def remember_quiet_hold(list_id, message_id):
+    """Note a held post for the owners' summary (once per message)."""
+    from mailman.config import config
+    from mailman.utilities.datetime import now
+    from mailman_antibackscatter.model import QuietHold
+    store = config.db.store
+    with store.no_autoflush:
+        known = store.query(QuietHold.id).filter(
+            QuietHold.list_id == list_id,
+            QuietHold.message_id == message_id).first()
+    if known is None:
+        store.add(QuietHold(list_id=list_id, message_id=message_id,
+                            recorded_at=now()))
 
 
 def filter_recipients(notification, mlist):
     """The recipients of *notification* that may receive it, as a set."""
     recipients = set(notification.recipients)
     trigger = current()
-    settings = get_settings()
-    if trigger is None or not settings.enabled:
+    if trigger is None:
+        return recipients
+    list_id = mlist.list_id if mlist is not None else trigger.list_id
+    settings = policy_for(list_id)
+    if not settings.enabled:
         return recipients
     from mailman.email.message import OwnerNotification
     owners = owner_addresses(mlist)
     to_owners = isinstance(notification, OwnerNotification)
-    list_id = mlist.list_id if mlist is not None else trigger.list_id
     allowed = set()
     for recipient in recipients:
         if recipient.lower() in trigger.chosen:
             allowed.add(recipient)
             continue
-        if to_owners or recipient.lower() in owners:
+        to_owner = to_owners or recipient.lower() in owners
+        if to_owner:
             # Owners are limited by the notice policy, not the rate limit.
             ok, reason = owner_notice_allowed(settings, trigger)
         else:
@@ -93,7 +129,10 @@ def filter_recipients(notification, mlist):
                 ok, reason = ratelimit.allow(recipient, settings)
         if ok:
             allowed.add(recipient)
+            decisions.count(list_id or '', sent_reason(trigger, to_owner))
             continue
+        if reason == 'owner-notice-summarized' and trigger.message_id:
+            remember_quiet_hold(list_id or '', trigger.message_id)
         decisions.record(
             reason, list_id=list_id, message_id=trigger.message_id,
             verdict=trigger.verdict, action='not sent', recipient=recipient,

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from mailman_antibackscatter.guard import guarded_send
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.trigger import (
@@ -79,6 +80,8 @@ TARGETS = (RUNNER, SEND, PIPELINE_REJECT) + MODERATOR
 
 def _process_one_file_wrapper(original):
     def _process_one_file(self, msg, msgdata):
+        # Site-level: which processes answer is not a list's choice; a list
+        # that switched the plugin off is let through at each decision.
         settings = get_settings()
         if not settings.enabled or self.name not in settings.answering_runners:
             return original(self, msg, msgdata)
@@ -109,7 +112,7 @@ def _pipeline_reject_wrapper(original):
     def bounce_message(mlist, msg, error=None):
         trigger = current()
         if (trigger is not None and trigger.verdict is not None
-                and get_settings().enabled
+                and policy_for(mlist).enabled
                 and trigger.status_for(msg.sender) is Status.TEMPERROR):
             from mailman.app.moderator import hold_message
             from mailman_antibackscatter import decisions
@@ -128,26 +131,12 @@ def _pipeline_reject_wrapper(original):
 
 def _held_trigger(mlist, request_id, forward=None):
     """The trigger for a moderator's decision on held post *request_id*."""
-    from mailman.interfaces.messages import IMessageStore
-    from mailman.interfaces.requests import IListRequests
-    from zope.component import getUtility
-    settings = get_settings()
+    from mailman_antibackscatter.held import held_post
     verdict, message_id = None, ''
     try:
-        request = IListRequests(mlist).get_request(request_id)
-        if request is not None:
-            msgdata = dict(request[1] or {})
-            message_id = msgdata.get('_mod_message_id', '')
-            if MSGDATA_KEY not in msgdata and message_id:
-                # Held before the plugin stored verdicts in msgdata: read the
-                # door's header from the stored message.
-                held = getUtility(IMessageStore).get_message_by_id(message_id)
-                if held is not None:
-                    verdict = verdict_of(held, None,
-                                         settings.engine.authserv_id)
-            else:
-                verdict = verdict_of(None, msgdata,
-                                     settings.engine.authserv_id)
+        post = held_post(mlist, request_id)
+        if post is not None:
+            verdict, message_id = post.verdict, post.message_id
     except Exception:
         log.exception('could not read the verdict of held request %s on %s',
                       request_id, mlist.list_id)
@@ -201,17 +190,15 @@ def install_components(config):
     from mailman_antibackscatter.chains.reject import AuthenticatedRejectChain
     from mailman_antibackscatter.rules.moderation import (
         AuthenticatedMemberModeration, AuthenticatedNonmemberModeration)
-    settings = get_settings()
+    # The moderation rules are always replaced: each list decides with
+    # authenticated_membership whether they look at the author only.
     replacements = [
         (config.chains, AuthenticatedPostingChain),
         (config.chains, AuthenticatedOwnerChain),
         (config.chains, AuthenticatedRejectChain),
+        (config.rules, AuthenticatedMemberModeration),
+        (config.rules, AuthenticatedNonmemberModeration),
         ]
-    if settings.authenticated_membership:
-        replacements += [
-            (config.rules, AuthenticatedMemberModeration),
-            (config.rules, AuthenticatedNonmemberModeration),
-            ]
     done = []
     for registry, component_class in replacements:
         name = component_class.name

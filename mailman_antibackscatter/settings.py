@@ -31,7 +31,7 @@ CHOICES = {
     ('policy', 'unproven_commands'): ('ignore', 'process'),
     ('logging', 'level'): ('debug', 'info', 'warning', 'error'),
     ('policy', 'owner_notices'): (
-        'not-forged', 'authenticated-only', 'immediate'),
+        'immediate', 'not-forged', 'authenticated-only', 'summary', 'none'),
 }
 
 
@@ -102,6 +102,77 @@ def parse_nameservers(value):
     return tuple(servers)
 
 
+def _text(value):
+    return value.strip()
+
+
+def _choice(value):
+    return value.strip().lower()
+
+
+def _networks(value):
+    networks = []
+    for word in _words(value):
+        try:
+            networks.append(str(ipaddress.ip_network(word, strict=False)))
+        except ValueError:
+            raise SettingError('bad network {!r}'.format(word))
+    return tuple(networks)
+
+
+def _url(value):
+    value = value.strip().rstrip('/')
+    if value and not re.match(r'^https?://[^/\s]+', value):
+        raise SettingError('expected an http(s) URL, got {!r}'.format(value))
+    return value
+
+
+def _nonzero_interval(value):
+    interval = parse_interval(value)
+    if not interval:
+        raise SettingError('expected an interval above 0, got {!r}'.format(
+            value))
+    return interval
+
+
+# How each option's text becomes a value; options not named here are text.
+# `convert()` below is the one place values are validated, for the site file
+# and for per-list overrides (listsettings.py) alike.
+CONVERTERS = {
+    ('antibackscatter', 'enabled'): _bool,
+    ('antibackscatter', 'min_key_bits'): _positive_int,
+    ('antibackscatter', 'spf'): _bool,
+    ('antibackscatter', 'dkim'): _bool,
+    ('antibackscatter', 'arc'): _bool,
+    ('dns', 'nameservers'): parse_nameservers,
+    ('dns', 'timeout'): _seconds,
+    ('dns', 'cache_size'): _positive_int,
+    ('door', 'enabled'): _bool,
+    ('door', 'xforward'): _bool,
+    ('door', 'workers'): _positive_int,
+    ('policy', 'authenticated_membership'): _bool,
+    ('ratelimit', 'enabled'): _bool,
+    ('ratelimit', 'per_recipient'): _positive_int,
+    ('ratelimit', 'per_domain'): _positive_int,
+    ('ratelimit', 'window'): parse_interval,
+    ('summary', 'interval'): _nonzero_interval,
+    ('summary', 'postorius_url'): _url,
+    ('statistics', 'retention'): _nonzero_interval,
+    ('antibackscatter', 'internal_networks'): _networks,
+    }
+
+
+def convert(section, option, text):
+    """The value of [section] option given as *text*; raises SettingError."""
+    choices = CHOICES.get((section, option))
+    if choices is not None:
+        value = _choice(text)
+        if value not in choices:
+            raise SettingError('must be one of {}'.format(', '.join(choices)))
+        return value
+    return CONVERTERS.get((section, option), _text)(text)
+
+
 @dataclass(frozen=True)
 class SiteSettings:
     """Everything the plugin reads from its configuration file."""
@@ -126,7 +197,19 @@ class SiteSettings:
     window: timedelta
     log_file: str
     log_level: str
+    summary_interval: timedelta = timedelta(days=1)
+    postorius_url: str = ''
+    statistics_retention: timedelta = timedelta(days=400)
     problems: tuple = field(default=(), compare=False)
+
+    # The names the per-list option registry (listsettings.py) uses.
+    @property
+    def ratelimit_per_recipient(self):
+        return self.per_recipient
+
+    @property
+    def ratelimit_per_domain(self):
+        return self.per_domain
 
 
 def _parser_from_defaults():
@@ -157,29 +240,22 @@ def load_settings(site_parser=None):
                     continue
                 merged.set(section, option, value)
 
-    def get(section, option, convert=str):
+    def get(section, option):
         value = merged.get(section, option)
         try:
-            value = convert(value)
-            choices = CHOICES.get((section, option))
-            if choices is not None and value not in choices:
-                raise SettingError('expected one of {}, got {!r}'.format(
-                    ', '.join(choices), value))
-            return value
+            return convert(section, option, value)
         except SettingError as error:
-            problems.append('[{}] {}: {}; using the default {!r}'.format(
-                section, option, error, defaults.get(section, option)))
-            return convert(defaults.get(section, option))
-
-    def choice(section, option):
-        return get(section, option, lambda v: v.strip().lower())
+            problems.append('[{}] {}: {}, got {!r}; using the default '
+                            '{!r}'.format(section, option, error, value,
+                                          defaults.get(section, option)))
+            return convert(section, option, defaults.get(section, option))
 
     authserv_id = get('antibackscatter', 'authserv_id').strip()
     if not authserv_id:
         # An id of its own: MTAs and milters (OpenDKIM, OpenDMARC) use the
         # host name, and the door removes every header claiming our id.
         authserv_id = 'antibackscatter.' + (socket.getfqdn() or 'localhost')
-    networks = get('antibackscatter', 'internal_networks', _networks)
+    networks = get('antibackscatter', 'internal_networks')
     engine = EngineSettings(
         authserv_id=authserv_id,
         trusted_authserv_ids=frozenset(
@@ -189,40 +265,43 @@ def load_settings(site_parser=None):
             w.lower().rstrip('.') for w in _words(
                 get('antibackscatter', 'trusted_arc_sealers'))),
         internal_networks=networks,
-        alignment=choice('antibackscatter', 'alignment'),
-        nameservers=get('dns', 'nameservers', parse_nameservers),
-        dns_timeout=get('dns', 'timeout', _seconds),
-        dns_cache_size=get('dns', 'cache_size', _positive_int),
-        min_key_bits=get('antibackscatter', 'min_key_bits', _positive_int),
+        alignment=get('antibackscatter', 'alignment'),
+        nameservers=get('dns', 'nameservers'),
+        dns_timeout=get('dns', 'timeout'),
+        dns_cache_size=get('dns', 'cache_size'),
+        min_key_bits=get('antibackscatter', 'min_key_bits'),
         public_suffix_list=(
             get('antibackscatter', 'public_suffix_list').strip() or None),
-        spf=get('antibackscatter', 'spf', _bool),
-        dkim=get('antibackscatter', 'dkim', _bool),
-        arc=get('antibackscatter', 'arc', _bool),
+        spf=get('antibackscatter', 'spf'),
+        dkim=get('antibackscatter', 'dkim'),
+        arc=get('antibackscatter', 'arc'),
         )
     settings = SiteSettings(
-        enabled=get('antibackscatter', 'enabled', _bool),
+        enabled=get('antibackscatter', 'enabled'),
         engine=engine,
-        door_enabled=get('door', 'enabled', _bool),
-        xforward=get('door', 'xforward', _bool),
-        door_workers=max(1, get('door', 'workers', _positive_int)),
-        command_temperror=choice('door', 'command_temperror'),
+        door_enabled=get('door', 'enabled'),
+        xforward=get('door', 'xforward'),
+        door_workers=max(1, get('door', 'workers')),
+        command_temperror=get('door', 'command_temperror'),
         answering_runners=frozenset(
             _words(get('policy', 'answering_runners'))),
-        answer=choice('policy', 'answer'),
-        reject_unproven=choice('policy', 'reject_unproven'),
-        forged_member=choice('policy', 'forged_member'),
-        owner_forged=choice('policy', 'owner_forged'),
-        unproven_commands=choice('policy', 'unproven_commands'),
-        owner_notices=choice('policy', 'owner_notices'),
+        answer=get('policy', 'answer'),
+        reject_unproven=get('policy', 'reject_unproven'),
+        forged_member=get('policy', 'forged_member'),
+        owner_forged=get('policy', 'owner_forged'),
+        unproven_commands=get('policy', 'unproven_commands'),
+        owner_notices=get('policy', 'owner_notices'),
         authenticated_membership=get(
-            'policy', 'authenticated_membership', _bool),
-        ratelimit_enabled=get('ratelimit', 'enabled', _bool),
-        per_recipient=get('ratelimit', 'per_recipient', _positive_int),
-        per_domain=get('ratelimit', 'per_domain', _positive_int),
-        window=get('ratelimit', 'window', parse_interval),
+            'policy', 'authenticated_membership'),
+        ratelimit_enabled=get('ratelimit', 'enabled'),
+        per_recipient=get('ratelimit', 'per_recipient'),
+        per_domain=get('ratelimit', 'per_domain'),
+        window=get('ratelimit', 'window'),
         log_file=get('logging', 'file').strip(),
-        log_level=choice('logging', 'level'),
+        log_level=get('logging', 'level'),
+        summary_interval=get('summary', 'interval'),
+        postorius_url=get('summary', 'postorius_url'),
+        statistics_retention=get('statistics', 'retention'),
         problems=tuple(problems),
         )
     problems.extend(_weakening(settings))
@@ -248,12 +327,3 @@ def _weakening(settings):
                      'its own'.format(own))
     return found
 
-
-def _networks(value):
-    networks = []
-    for word in _words(value):
-        try:
-            networks.append(str(ipaddress.ip_network(word, strict=False)))
-        except ValueError:
-            raise SettingError('bad network {!r}'.format(word))
-    return tuple(networks)

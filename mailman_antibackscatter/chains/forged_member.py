@@ -5,7 +5,7 @@ from mailman.core.i18n import _
 from mailman_antibackscatter import decisions
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.chains.setaside import set_aside
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.trigger import current
 from public import public
 
@@ -18,7 +18,7 @@ class ForgedMemberChain(TerminalChainBase):
     description = _('Set aside a post that forges a member address.')
 
     def _process(self, mlist, msg, msgdata):
-        action = get_settings().forged_member
+        action = policy_for(mlist).forged_member
         trigger = current()
         verdict = trigger.verdict if trigger is not None else None
         if verdict is None or verdict.status is Status.TEMPERROR:

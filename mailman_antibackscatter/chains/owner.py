@@ -3,7 +3,7 @@
 from mailman.chains.owner import BuiltInOwnerChain
 from mailman_antibackscatter import decisions
 from mailman_antibackscatter.chains.setaside import set_aside
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.trigger import current, from_internal_client
 
 # Keeps Mailman's chain name 'default-owner-chain'; installed by patches.py.
@@ -14,7 +14,7 @@ class AuthenticatedOwnerChain(BuiltInOwnerChain):
     """Forward to the owners unless the message is proven forged."""
 
     def _process(self, mlist, msg, msgdata):
-        settings = get_settings()
+        settings = policy_for(mlist)
         trigger = current()
         if (trigger is None or not settings.enabled or not trigger.forged
                 or settings.owner_forged == 'forward'

@@ -5,7 +5,7 @@ from mailman_antibackscatter import decisions
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.chains.setaside import set_aside
 from mailman_antibackscatter.guard import answer_allowed
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.trigger import current
 
 # Keeps Mailman's chain name 'reject'; installed by patches.py.
@@ -21,7 +21,7 @@ class AuthenticatedRejectChain(RejectChain):
     """
 
     def _process(self, mlist, msg, msgdata):
-        settings = get_settings()
+        settings = policy_for(mlist)
         trigger = current()
         if trigger is None or not settings.enabled:
             return super()._process(mlist, msg, msgdata)

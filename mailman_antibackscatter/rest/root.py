@@ -22,6 +22,15 @@ class AntiBackscatterRoot:
     def check(self, context, segments):
         return Check(), []
 
+    @child()
+    def lists(self, context, segments):
+        from mailman.rest.helpers import NotFound
+        from mailman_antibackscatter.rest.lists import Lists, find_list
+        if not segments:
+            return NotFound(), []
+        identifier = segments.pop(0)
+        return Lists(find_list(identifier), identifier), segments
+
 
 class Stats:
     """GET: decision counters, optionally ?list_id=...."""

@@ -9,7 +9,7 @@ from mailman.core.i18n import _
 from mailman.interfaces.rules import IRule
 from mailman.interfaces.usermanager import IUserManager
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.trigger import current
 from public import public
 from zope.component import getUtility
@@ -37,7 +37,7 @@ class ForgedMember:
     record = True
 
     def check(self, mlist, msg, msgdata):
-        settings = get_settings()
+        settings = policy_for(mlist)
         if not settings.enabled or settings.forged_member == 'accept':
             return False
         trigger = current()

@@ -9,6 +9,7 @@ the earlier `banned-address` rule still checks every sender header.
 
 from mailman.rules.moderation import MemberModeration, NonmemberModeration
 from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.trigger import current
 
 # Keep Mailman's rule names; installed by patches.py, so not in __all__.
@@ -50,13 +51,19 @@ def author_senders(msg):
             or verdict.status_for(address) is Status.PASS]
 
 
+def author_view(mlist, msg):
+    """*msg* as the list's moderation rules should see it."""
+    policy = policy_for(mlist)
+    if not (policy.enabled and policy.authenticated_membership):
+        return msg
+    return _AuthorOnly(msg, author_senders(msg))
+
+
 class AuthenticatedMemberModeration(MemberModeration):
     def check(self, mlist, msg, msgdata):
-        return super().check(mlist, _AuthorOnly(msg, author_senders(msg)),
-                             msgdata)
+        return super().check(mlist, author_view(mlist, msg), msgdata)
 
 
 class AuthenticatedNonmemberModeration(NonmemberModeration):
     def check(self, mlist, msg, msgdata):
-        return super().check(mlist, _AuthorOnly(msg, author_senders(msg)),
-                             msgdata)
+        return super().check(mlist, author_view(mlist, msg), msgdata)

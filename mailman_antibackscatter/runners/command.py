@@ -13,7 +13,8 @@ from mailman.config import config
 from mailman.runners.command import CommandRunner
 from mailman_antibackscatter import decisions
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.listsettings import policy_for
+from mailman_antibackscatter.runtime import get_authenticator
 from mailman_antibackscatter.trigger import (
     MSGDATA_KEY, Trigger, answering, current)
 from public import public
@@ -35,7 +36,7 @@ class AuthenticatedCommandRunner(CommandRunner):
     """`[runner.command] class:` installed by the plugin."""
 
     def _dispose(self, mlist, msg, msgdata):
-        settings = get_settings()
+        settings = policy_for(mlist)
         trigger = current()
         if (not settings.enabled or trigger is None
                 or settings.unproven_commands == 'process'):

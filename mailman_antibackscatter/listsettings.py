@@ -1,0 +1,292 @@
+"""Per-list overrides of the site's policy, and the effective policy of a list.
+
+The option registry below names every option a list may override: its key
+(as the CLI, REST and Postorius spell it), where its site default lives in
+the configuration file, and its kind.  Values are validated by
+`settings.convert`, the same function that validates the site file, so a
+value is accepted per list exactly when it would be accepted site-wide.
+
+`policy_for(mlist)` is what the decision points call for every message: the
+site settings with the list's overrides applied (a `SiteSettings`, so the
+attribute names are the same as the site's).  It costs one indexed query.
+"""
+
+import dataclasses
+import logging
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mailman.config import config
+from mailman_antibackscatter.model import ListSetting
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.settings import CHOICES, SettingError, convert
+
+log = logging.getLogger('mailman.antibackscatter')
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a list may override."""
+
+    name: str           # per-list key
+    section: str        # where the site default is, in antibackscatter.cfg
+    option: str
+    attr: str           # the SiteSettings attribute it overrides
+    kind: str           # 'choice' | 'boolean' | 'integer' | 'text'
+
+    @property
+    def choices(self):
+        found = CHOICES.get((self.section, self.option))
+        return list(found) if found is not None else None
+
+    def parse(self, text):
+        """The policy value of stored *text*; raises SettingError."""
+        return convert(self.section, self.option, text)
+
+    def to_text(self, value):
+        """Stored text for an input *value* (JSON-native or form text).
+
+        Raises SettingError whose message starts with the option's name.
+        """
+        try:
+            if self.kind == 'boolean':
+                if isinstance(value, bool):
+                    return 'yes' if value else 'no'
+                if not isinstance(value, str):
+                    raise SettingError('expected true or false')
+                text = 'yes' if self.parse(value) else 'no'
+            elif self.kind == 'integer':
+                if isinstance(value, bool) or not isinstance(value, (int,
+                                                                     str)):
+                    raise SettingError('expected a whole number >= 0')
+                text = str(self.parse(str(value)))
+            else:
+                if not isinstance(value, str):
+                    raise SettingError('expected text')
+                self.parse(value)
+                text = value.strip()
+                if self.kind == 'choice':
+                    text = text.lower()
+            return text
+        except SettingError as error:
+            raise SettingError('{}: {}'.format(self.name, error)) from None
+
+    def to_json(self, value):
+        """A policy value as JSON-native data (booleans, integers, text)."""
+        if isinstance(value, timedelta):
+            return format_interval(value)
+        return value
+
+
+OPTIONS = {option.name: option for option in (
+    Option('enabled', 'antibackscatter', 'enabled', 'enabled', 'boolean'),
+    Option('answer', 'policy', 'answer', 'answer', 'choice'),
+    Option('reject_unproven', 'policy', 'reject_unproven',
+           'reject_unproven', 'choice'),
+    Option('forged_member', 'policy', 'forged_member', 'forged_member',
+           'choice'),
+    Option('owner_forged', 'policy', 'owner_forged', 'owner_forged',
+           'choice'),
+    Option('unproven_commands', 'policy', 'unproven_commands',
+           'unproven_commands', 'choice'),
+    Option('owner_notices', 'policy', 'owner_notices', 'owner_notices',
+           'choice'),
+    Option('authenticated_membership', 'policy', 'authenticated_membership',
+           'authenticated_membership', 'boolean'),
+    Option('ratelimit_per_recipient', 'ratelimit', 'per_recipient',
+           'per_recipient', 'integer'),
+    Option('ratelimit_per_domain', 'ratelimit', 'per_domain', 'per_domain',
+           'integer'),
+    Option('summary_interval', 'summary', 'interval', 'summary_interval',
+           'text'),
+    )}
+
+# Options that exist only site-wide, and why (also in docs/site-admin.md).
+_SHARED_VERDICT = ('the verdict is computed once per message at the door, '
+                   'before any list policy applies')
+SITE_ONLY = {
+    'authserv_id': _SHARED_VERDICT,
+    'trusted_authserv_ids': _SHARED_VERDICT,
+    'trusted_arc_sealers': _SHARED_VERDICT,
+    'internal_networks': _SHARED_VERDICT,
+    'alignment': _SHARED_VERDICT,
+    'min_key_bits': _SHARED_VERDICT,
+    'spf': _SHARED_VERDICT,
+    'dkim': _SHARED_VERDICT,
+    'arc': _SHARED_VERDICT,
+    'public_suffix_list': _SHARED_VERDICT,
+    'nameservers': 'DNS servers and caches are shared by all lists',
+    'timeout': 'DNS servers and caches are shared by all lists',
+    'cache_size': 'DNS servers and caches are shared by all lists',
+    'door': 'the LMTP door is one server for all lists',
+    'xforward': 'the LMTP door is one server for all lists',
+    'workers': 'the LMTP door is one server for all lists',
+    'command_temperror': 'the door answers before a list policy is read',
+    'answering_runners': 'it says which Mailman processes are checked',
+    'ratelimit_enabled': 'one rate limit table is shared by all lists',
+    'window': 'one rate limit table is shared by all lists',
+    'postorius_url': 'one web interface serves the site',
+    'retention': 'statistics are pruned site-wide',
+    'file': 'the plugin has one log',
+    'level': 'the plugin has one log',
+    }
+
+
+def format_interval(interval):
+    """timedelta -> the shortest '2w', '1d', '12h', '30m' or '90s' form."""
+    seconds = int(interval.total_seconds())
+    for unit, size in (('w', 604800), ('d', 86400), ('h', 3600), ('m', 60)):
+        if seconds and seconds % size == 0:
+            return '{}{}'.format(seconds // size, unit)
+    return '{}s'.format(seconds)
+
+
+def option(name):
+    """The Option called *name*; SettingError naming it otherwise."""
+    found = OPTIONS.get(name)
+    if found is not None:
+        return found
+    if name in SITE_ONLY:
+        raise SettingError('{}: site-only ({}); set it in the site '
+                           'configuration file'.format(name, SITE_ONLY[name]))
+    raise SettingError('{}: unknown option; per-list options are {}'.format(
+        name, ', '.join(OPTIONS)))
+
+
+def list_id_of(mlist_or_list_id):
+    return getattr(mlist_or_list_id, 'list_id', mlist_or_list_id)
+
+
+def stored(list_id):
+    """{key: text} of the overrides stored for *list_id*."""
+    store = config.db.store
+    # no_autoflush: reading must never flush (and so never fail on) the
+    # runner's own pending changes.
+    with store.no_autoflush:
+        rows = store.query(ListSetting.key, ListSetting.value).filter(
+            ListSetting.list_id == list_id).all()
+    return {key: value for key, value in rows}
+
+
+def overrides(mlist_or_list_id):
+    """{key: value} of the list's valid overrides (JSON-native values)."""
+    result = {}
+    for key, text in stored(list_id_of(mlist_or_list_id)).items():
+        found = OPTIONS.get(key)
+        if found is None:
+            continue
+        try:
+            result[key] = found.to_json(found.parse(text))
+        except SettingError:
+            continue
+    return result
+
+
+def site_defaults():
+    """{key: value} of the site's values of the per-list options."""
+    site = get_settings()
+    return {key: opt.to_json(getattr(site, opt.attr))
+            for key, opt in OPTIONS.items()}
+
+
+def policy_for(mlist_or_list_id):
+    """The effective settings of a list: the site's, with its overrides.
+
+    Never raises: if the overrides cannot be read, the site settings apply
+    (and the error is logged), so the plugin keeps protecting.
+    """
+    site = get_settings()
+    list_id = list_id_of(mlist_or_list_id)
+    if not list_id:
+        return site
+    try:
+        texts = stored(list_id)
+    except Exception:
+        log.exception('cannot read the settings of %s; using the site '
+                      'settings', list_id)
+        return site
+    changes = {}
+    for key, text in texts.items():
+        found = OPTIONS.get(key)
+        if found is None:
+            continue
+        try:
+            changes[found.attr] = found.parse(text)
+        except SettingError as error:
+            log.error('list %s: stored %s %r is not valid (%s); using the '
+                      'site default', list_id, key, text, error)
+    return dataclasses.replace(site, **changes) if changes else site
+
+
+def validate(values, *, form=False):
+    """{key: text or None (remove)} for input *values*; SettingError names
+    the first bad key.  With *form*, '' removes a non-text override."""
+    result = {}
+    for key, value in values.items():
+        found = option(key)
+        if value is None or (form and value == '' and found.kind != 'text'):
+            result[key] = None
+        else:
+            result[key] = found.to_text(value)
+    return result
+
+
+def update(mlist_or_list_id, values, *, form=False):
+    """Set (or, for None, remove) some overrides.  Validates all first."""
+    checked = validate(values, form=form)
+    list_id = list_id_of(mlist_or_list_id)
+    store = config.db.store
+    rows = {row.key: row for row in store.query(ListSetting).filter(
+        ListSetting.list_id == list_id)}
+    for key, text in checked.items():
+        row = rows.get(key)
+        if text is None:
+            if row is not None:
+                store.delete(row)
+        elif row is None:
+            store.add(ListSetting(list_id=list_id, key=key, value=text))
+        else:
+            row.value = text
+    if checked:
+        log.info('list %s: settings %s', list_id, ', '.join(
+            '{}={}'.format(k, 'site default' if v is None else v)
+            for k, v in sorted(checked.items())))
+
+
+def replace(mlist_or_list_id, values, *, form=False):
+    """Make *values* the complete set of overrides; others are removed."""
+    checked = validate(values, form=form)
+    removed = {key: None for key in stored(list_id_of(mlist_or_list_id))
+               if key not in checked and key in OPTIONS}
+    update(mlist_or_list_id, dict(removed, **values), form=form)
+
+
+def reset(mlist_or_list_id, keys=None):
+    """Remove the named overrides (all of them when *keys* is None)."""
+    if keys is not None:
+        update(mlist_or_list_id, {key: None for key in keys})
+        return
+    list_id = list_id_of(mlist_or_list_id)
+    config.db.store.query(ListSetting).filter(
+        ListSetting.list_id == list_id).delete()
+    log.info('list %s: all settings follow the site defaults', list_id)
+
+
+def describe(mlist_or_list_id):
+    """Everything about a list's settings, as REST and the CLI show it."""
+    list_id = list_id_of(mlist_or_list_id)
+    defaults = site_defaults()
+    mine = overrides(list_id)
+    policy = policy_for(list_id)
+    return dict(
+        list_id=list_id,
+        settings={key: opt.to_json(getattr(policy, opt.attr))
+                  for key, opt in OPTIONS.items()},
+        overrides=mine,
+        site_defaults=defaults,
+        sources={key: 'list' if key in mine else 'site' for key in OPTIONS},
+        options={key: dict(type=opt.kind, choices=opt.choices,
+                           site_only=False)
+                 for key, opt in OPTIONS.items()},
+        )
