@@ -79,9 +79,11 @@ def render(series, categories=SERIES):
                     y=TOP + plot_h - height, w=bar_w, h=height, c=colour,
                     t=escape('{}: {} {}'.format(
                         day.get('day', ''), count, label.lower()))))
-    # Day labels: first, every 7th from the end, and the last day.
+    # Day labels: every 7th day counted back from the last one, plus the
+    # first day when it is not too close to one of those.
     for index, day in enumerate(series):
-        if index != 0 and (days - 1 - index) % 7:
+        weekly = (days - 1 - index) % 7 == 0
+        if not weekly and not (index == 0 and (days - 1) % 7 >= 4):
             continue
         x = LEFT + index * slot + slot / 2
         out.append(

@@ -69,6 +69,10 @@ OPTION_TEXT = {
     'ratelimit_per_domain': (
         _('Replies per domain'),
         _('Automatic replies one domain may get per period.')),
+    'summary_interval': (
+        _('How often the owners get the summary'),
+        _('At most one summary of quietly held posts per this period, and '
+          'only when there is something new: for example 12h, 1d or 1w.')),
     'ratelimit_window': (
         _('Rate limit period'),
         _('For example 12h, 1d or 2w.')),
@@ -111,7 +115,12 @@ def _shown(value):
 
 def _choice_label(value):
     text = CHOICE_TEXT.get(value)
-    return '{} ({})'.format(text, value) if text else value
+    if not text:
+        return value
+    if value.replace('-', ' ') in str(text):
+        return text
+    # The configuration's own word too, as the site default shows it.
+    return '{} ({})'.format(text, value)
 
 
 class SenderAuthenticationForm(forms.Form):

@@ -1,11 +1,12 @@
 """The per-list "Sender authentication" page (list owners and site admins)."""
 
-import logging
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from postorius.auth.decorators import list_owner_required
 from postorius.models import List
 
@@ -14,19 +15,19 @@ from mailman_antibackscatter.web.client import PluginClient, PluginError
 from mailman_antibackscatter.web.forms import SenderAuthenticationForm
 from mailman_antibackscatter.web.nav import CURRENT
 
-log = logging.getLogger(__name__)
-
 CHART_DAYS = 30
 
 # Stats categories shown as totals under the chart, for the owner.
 TOTALS = (
-    ('notices_sent', _('automatic replies sent to proven senders')),
-    ('notices_suppressed', _('automatic replies to forged senders suppressed')),
-    ('posts_held_quietly', _('posts held quietly')),
-    ('posts_discarded', _('posts discarded')),
-    ('commands_ignored', _('email commands ignored')),
-    ('bounces_genuine', _('genuine bounces accepted')),
-    ('bounces_dropped', _('bounces of mail the list never sent dropped')),
+    ('notices_sent', _l('automatic replies sent to proven senders')),
+    ('notices_suppressed',
+     _l('automatic replies to forged senders suppressed')),
+    ('posts_held_quietly', _l('posts held quietly')),
+    ('posts_discarded', _l('posts discarded')),
+    ('commands_ignored', _l('email commands ignored')),
+    ('bounces_genuine', _l('genuine bounces accepted')),
+    ('bounces_dropped',
+     _l('bounces of mail the list never sent dropped')),
 )
 
 
@@ -50,6 +51,16 @@ def _rows(form, current):
             value = 'no'
         rows.append((form[name], value, sources.get(name, 'site')))
     return rows
+
+
+def _held(entries):
+    """Held entries with hold_date as a datetime (the template formats it)."""
+    for entry in entries:
+        try:
+            entry['hold_date'] = datetime.fromisoformat(entry['hold_date'])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return entries
 
 
 def _try(request, call, *args):
@@ -102,7 +113,7 @@ def list_sender_authentication(request, list_id):
         'chart': chart.render(stats.get('series', [])) if stats else None,
         'totals': [(label, (stats.get('totals') or {}).get(key, 0))
                    for key, label in TOTALS] if stats else [],
-        'held': (held or {}).get('entries', []),
+        'held': _held((held or {}).get('entries', [])),
         'held_loaded': held is not None,
     }
     status = 400 if form is not None and form.is_bound else 200

@@ -121,3 +121,18 @@ def test_chart_counts_the_suppressed_notice(client, core, users, forged_post):
     page = client.get(URL).content.decode()
     assert 'Automatic replies to forged senders suppressed ({})'.format(
         stats['totals']['notices_suppressed']) in page
+
+
+def test_values_mailman_refuses_are_shown_on_their_field(client, core, users,
+                                                         reset_overrides):
+    # The form accepts any text for summary_interval; Mailman parses it.
+    client.force_login(users['owner'])
+    response = client.post(URL, {'answer': 'all',
+                                 'summary_interval': 'whenever'})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'The settings were not saved' in page
+    assert 'summary_interval' in page
+    # The form keeps what the owner typed; nothing was stored.
+    assert 'value="whenever"' in page
+    assert plugin_rest(core).json()['overrides'] == {}
