@@ -82,7 +82,7 @@ class PluginClient:
         return self._call(list_id, self._list(list_id))
 
     def replace(self, list_id, overrides):
-        """Store exactly ``overrides`` (form values); others follow the site."""
+        """Store exactly ``overrides``; every other option follows the site."""
         if not overrides:
             # An empty PUT body would be indistinguishable from no body.
             return self.reset(list_id)

@@ -1,4 +1,4 @@
-"""The web tier: the Postorius page against a real Mailman core with the plugin.
+"""Web tier: the Postorius page against a real Mailman core with the plugin.
 
 A session fixture starts one Mailman (with the plugin, its DNS server and
 SMTP sink: mailman_antibackscatter.testing.scenario.World) and points the
@@ -8,8 +8,11 @@ side is mocked.
 
 import os
 
-import django
 import pytest
+
+django = pytest.importorskip(
+    'django', reason="the `web` extra is not installed (pip install -c "
+    "constraints.txt -e '.[test,web]')")
 
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.web.settings')
 django.setup()
@@ -52,7 +55,7 @@ def core(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def forged_post(core):
-    """A post forged in victim.example's name, held with its notice suppressed."""
+    """A post forged in victim.example's name: held, its notice suppressed."""
     message_id = core.send(sender='ceo@victim.example', to=LIST,
                            client=SPAMMER, subject='Forged invoice')
     core.mailman.wait_idle()
@@ -68,7 +71,7 @@ def plugin_rest(core, method='GET', suffix='', **kwargs):
 
 @pytest.fixture
 def users(db):
-    """Django users: the list owner, a member, a site admin (verified emails)."""
+    """Django users: list owner, member, site admin (verified emails)."""
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
     User = get_user_model()

@@ -39,7 +39,8 @@ def test_installation_steps_in_a_mailman_web_site(tmp_path):
         from django.core.management import call_command
         from django.urls import resolve, reverse
         call_command('check')
-        url = reverse('antibackscatter_list', kwargs={'list_id': 'a.example.org'})
+        url = reverse('antibackscatter_list',
+                      kwargs={'list_id': 'a.example.org'})
         print(url)
         print(resolve(url).func.__name__)
         print(reverse('list_settings', args=['a.example.org']))

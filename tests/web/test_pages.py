@@ -1,4 +1,4 @@
-"""The page in Django's test client against a real Mailman core with the plugin.
+"""The page in Django's test client, against a real Mailman with the plugin.
 
 Permissions are Postorius' own (list owner or site admin; members get 403,
 anonymous visitors the login page); settings go to Mailman's REST API and
