@@ -4,7 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-component test-e2e test-web system-deps bench bench-quick venv clean
+.PHONY: demo test test-unit test-component test-component-postgresql test-e2e \
+        test-web postgresql system-deps bench bench-quick venv clean
 
 venv: $(STAMP)
 
@@ -17,14 +18,24 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) -m mailman_antibackscatter.demo
 
-test: $(STAMP) system-deps
+# The component tests run twice: on SQLite (with everything else) and with
+# Mailman's database on PostgreSQL, as sites run it.
+test: $(STAMP) postgresql system-deps
 	$(PY) -m pytest tests
+	$(PY) -m pytest tests/component --mailman-database=postgresql
+
+# Debian's PostgreSQL server for the tests (apt-get when missing and root).
+postgresql: $(STAMP)
+	$(PY) -m mailman_antibackscatter.testing.postgres --install-only
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
 test-component: $(STAMP)
 	$(PY) -m pytest tests/component
+
+test-component-postgresql: $(STAMP) postgresql
+	$(PY) -m pytest tests/component --mailman-database=postgresql
 
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e

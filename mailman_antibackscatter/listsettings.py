@@ -154,6 +154,16 @@ def option(name):
         name, ', '.join(OPTIONS)))
 
 
+def find_list(identifier):
+    """A mailing list by List-Id or, as Mailman's REST accepts, fqdn name."""
+    from mailman.interfaces.listmanager import IListManager
+    from zope.component import getUtility
+    manager = getUtility(IListManager)
+    if '@' in identifier:
+        return manager.get(identifier)
+    return manager.get_by_list_id(identifier)
+
+
 def list_id_of(mlist_or_list_id):
     return getattr(mlist_or_list_id, 'list_id', mlist_or_list_id)
 
@@ -232,13 +242,18 @@ def validate(values, *, form=False):
     return result
 
 
+def _rows(list_id):
+    """{key: ListSetting}, including changes not yet flushed."""
+    return {row.key: row for row in config.db.store.query(ListSetting).filter(
+        ListSetting.list_id == list_id)}
+
+
 def update(mlist_or_list_id, values, *, form=False):
     """Set (or, for None, remove) some overrides.  Validates all first."""
     checked = validate(values, form=form)
     list_id = list_id_of(mlist_or_list_id)
     store = config.db.store
-    rows = {row.key: row for row in store.query(ListSetting).filter(
-        ListSetting.list_id == list_id)}
+    rows = _rows(list_id)
     for key, text in checked.items():
         row = rows.get(key)
         if text is None:
@@ -248,6 +263,9 @@ def update(mlist_or_list_id, values, *, form=False):
             store.add(ListSetting(list_id=list_id, key=key, value=text))
         else:
             row.value = text
+    # Readers use no_autoflush (runners must not flush their own pending
+    # changes early), so make these visible to them now.
+    store.flush()
     if checked:
         log.info('list %s: settings %s', list_id, ', '.join(
             '{}={}'.format(k, 'site default' if v is None else v)
@@ -257,7 +275,7 @@ def update(mlist_or_list_id, values, *, form=False):
 def replace(mlist_or_list_id, values, *, form=False):
     """Make *values* the complete set of overrides; others are removed."""
     checked = validate(values, form=form)
-    removed = {key: None for key in stored(list_id_of(mlist_or_list_id))
+    removed = {key: None for key in _rows(list_id_of(mlist_or_list_id))
                if key not in checked and key in OPTIONS}
     update(mlist_or_list_id, dict(removed, **values), form=form)
 

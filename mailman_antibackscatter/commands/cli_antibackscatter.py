@@ -91,18 +91,172 @@ def show_status(as_json):
         click.echo('CONFIGURATION PROBLEM: ' + problem, err=True)
 
 
+def _the_list(identifier):
+    from mailman_antibackscatter.listsettings import find_list
+    mlist = find_list(identifier)
+    if mlist is None:
+        raise click.UsageError('No such list: {}'.format(identifier))
+    return mlist
+
+
+def _committed(function):
+    """Run *function*, then commit Mailman's transaction (abort on error)."""
+    from mailman.database.transaction import transaction
+    with transaction():
+        return function()
+
+
 @antibackscatter.command(
-    'stats', help='Decision counters per list and reason.')
-@click.argument('list_id', required=False)
-def stats(list_id):
-    totals = decisions.totals(list_id)
-    if not totals:
-        click.echo('No decisions recorded yet.')
+    'show', help='Show a list\'s effective settings: its own overrides and '
+                 'the site defaults it follows.')
+@click.argument('list_id')
+@click.argument('key', required=False)
+@click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
+def show(list_id, key, as_json):
+    from mailman_antibackscatter import listsettings
+    info = listsettings.describe(_the_list(list_id))
+    if key is not None:
+        try:
+            listsettings.option(key)
+        except listsettings.SettingError as error:
+            raise click.UsageError(str(error))
+    keys = [key] if key else list(info['settings'])
+    if as_json:
+        click.echo(json.dumps(info if key is None else dict(
+            key=key, value=info['settings'][key],
+            source=info['sources'][key],
+            site_default=info['site_defaults'][key]), indent=2))
         return
-    width = max(len(reason) for _, reason in totals)
-    for (lid, reason), amount in sorted(totals.items()):
-        click.echo('{:<30} {:<{w}} {:>8}'.format(lid or '(site)', reason,
-                                                 amount, w=width))
+    for name in keys:
+        value = info['settings'][name]
+        source = info['sources'][name]
+        click.echo('{:<26} {:<20} {}'.format(
+            name, _plain(value), 'list' if source == 'list' else
+            'site default'))
+
+
+def _plain(value):
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    return str(value)
+
+
+@antibackscatter.command(
+    'set', help='Override one setting for a list (validated like the site '
+                'file).')
+@click.argument('list_id')
+@click.argument('key')
+@click.argument('value')
+def set_(list_id, key, value):
+    from mailman_antibackscatter import listsettings
+    mlist = _the_list(list_id)
+    try:
+        _committed(lambda: listsettings.update(mlist, {key: value},
+                                               form=False))
+    except listsettings.SettingError as error:
+        raise click.UsageError(str(error))
+    click.echo('{}: {} = {}'.format(mlist.list_id, key, value))
+
+
+@antibackscatter.command(
+    'reset', help='Remove a list\'s override of KEY (or of every key), so '
+                  'it follows the site default again.')
+@click.argument('list_id')
+@click.argument('key', required=False)
+def reset(list_id, key):
+    from mailman_antibackscatter import listsettings
+    mlist = _the_list(list_id)
+    try:
+        _committed(lambda: listsettings.reset(
+            mlist, None if key is None else [key]))
+    except listsettings.SettingError as error:
+        raise click.UsageError(str(error))
+    click.echo('{}: {} the site default{}'.format(
+        mlist.list_id, 'follows' if key else 'all settings follow',
+        ' for ' + key if key else 's'))
+
+
+@antibackscatter.command(
+    'stats', help='What the plugin did, per category: for one list per '
+                  'day, or for every list in total.')
+@click.argument('list_id', required=False)
+@click.option('--days', type=click.IntRange(1, 400), default=30,
+              show_default=True, help='How many days back.')
+@click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
+def stats(list_id, days, as_json):
+    from mailman.interfaces.listmanager import IListManager
+    from zope.component import getUtility
+    if list_id is not None:
+        mlists = [_the_list(list_id)]
+    else:
+        mlists = list(getUtility(IListManager).mailing_lists)
+    result = {}
+    for mlist in mlists:
+        series, totals, reasons = decisions.daily(mlist.list_id, days)
+        result[mlist.list_id] = dict(series=series, totals=totals,
+                                     reasons=reasons)
+    if as_json:
+        click.echo(json.dumps(dict(days=days, categories=list(
+            decisions.CATEGORIES), lists=result), indent=2))
+        return
+    short = [c.replace('_', ' ') for c in decisions.CATEGORIES]
+    if list_id is not None:
+        info = result[mlists[0].list_id]
+        click.echo('{:<10} '.format('day') + ' '.join(
+            '{:>9}'.format(c.split()[0][:9]) for c in short))
+        click.echo('{:<10} '.format('') + ' '.join(
+            '{:>9}'.format(c.split()[-1][:9]) for c in short))
+        for day in info['series']:
+            if any(day[c] for c in decisions.CATEGORIES):
+                click.echo('{:<10} '.format(day['day']) + ' '.join(
+                    '{:>9}'.format(day[c]) for c in decisions.CATEGORIES))
+        click.echo('{:<10} '.format('total') + ' '.join(
+            '{:>9}'.format(info['totals'][c]) for c in decisions.CATEGORIES))
+        for reason, amount in sorted(info['reasons'].items()):
+            click.echo('  {:<40} {:>8}'.format(reason, amount))
+        return
+    if not any(any(i['totals'].values()) for i in result.values()):
+        click.echo('No decisions recorded in the last {} days.'.format(days))
+        return
+    for lid, info in sorted(result.items()):
+        click.echo(lid)
+        for category, amount in info['totals'].items():
+            if amount:
+                click.echo('  {:<20} {:>8}'.format(category, amount))
+
+
+@antibackscatter.command(
+    'notify-owners', help='Send the owners of lists whose owner_notices is '
+                          'authenticated-only or summary a summary of quietly '
+                          'held posts and of what the plugin did.  Run it '
+                          'from cron, next to `mailman notify`.')
+@click.option('--list', 'list_id', help='Only this list.')
+@click.option('--dry-run', is_flag=True,
+              help='Print the summaries; send nothing, change nothing.')
+@click.option('--force', is_flag=True,
+              help='Ignore summary_interval (still sends nothing when '
+                   'nothing is new).')
+def notify_owners(list_id, dry_run, force):
+    from mailman.interfaces.listmanager import IListManager
+    from mailman_antibackscatter import summary
+    from zope.component import getUtility
+    mlists = ([_the_list(list_id)] if list_id is not None
+              else list(getUtility(IListManager).mailing_lists))
+    if dry_run:
+        results = summary.notify_owners(mlists, dry_run=True, force=force)
+    else:
+        results = _committed(
+            lambda: summary.notify_owners(mlists, force=force))
+    for lid, found in results:
+        if found is None:
+            continue
+        if found.empty:
+            click.echo('{}: nothing new'.format(lid))
+            continue
+        click.echo('{}: {}{}'.format(lid, 'would send' if dry_run else 'sent',
+                                     ': ' + found.subject))
+        if dry_run:
+            click.echo(found.text())
 
 
 @public

@@ -8,22 +8,12 @@ Bodies may be JSON or form-encoded (Postorius' client sends forms); errors
 are Mailman-style falcon errors whose description names the field.
 """
 
-from mailman.interfaces.listmanager import IListManager
 from mailman.rest.helpers import (
     bad_request, child, etag, no_content, not_found, okay)
 from mailman_antibackscatter import decisions, listsettings
 from mailman_antibackscatter.settings import SettingError
-from zope.component import getUtility
 
 MAX_DAYS = 400
-
-
-def find_list(identifier):
-    """A mailing list by List-Id (or, like Mailman's REST, fqdn name)."""
-    manager = getUtility(IListManager)
-    if '@' in identifier:
-        return manager.get(identifier)
-    return manager.get_by_list_id(identifier)
 
 
 def body_of(request):

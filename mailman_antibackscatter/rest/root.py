@@ -25,7 +25,8 @@ class AntiBackscatterRoot:
     @child()
     def lists(self, context, segments):
         from mailman.rest.helpers import NotFound
-        from mailman_antibackscatter.rest.lists import Lists, find_list
+        from mailman_antibackscatter.listsettings import find_list
+        from mailman_antibackscatter.rest.lists import Lists
         if not segments:
             return NotFound(), []
         identifier = segments.pop(0)

@@ -37,7 +37,8 @@ import requests
 
 from mailman_antibackscatter.testing.smtpsink import free_port
 
-__all__ = ['MailmanInstance', 'MailmanStartError', 'xtext']
+__all__ = ['MailmanInstance', 'MailmanStartError', 'database_class_for',
+           'xtext']
 
 _HOST = '127.0.0.1'
 
@@ -79,6 +80,24 @@ def xtext(value: str) -> str:
     return ''.join(out)
 
 
+# Mailman's IDatabase classes by SQLAlchemy URL scheme (before any +driver).
+_DATABASE_CLASSES = {
+    'sqlite': 'mailman.database.sqlite.SQLiteDatabase',
+    'postgresql': 'mailman.database.postgresql.PostgreSQLDatabase',
+    'mysql': 'mailman.database.mysql.MySQLDatabase',
+}
+
+
+def database_class_for(url: str) -> str:
+    """Mailman's database class for a SQLAlchemy URL (postgresql://...)."""
+    scheme = url.split(':', 1)[0].split('+', 1)[0].lower()
+    try:
+        return _DATABASE_CLASSES[scheme]
+    except KeyError:
+        raise ValueError(
+            'no Mailman database class for {!r} URLs'.format(scheme)) from None
+
+
 def _mailman_executable() -> str:
     """The ``mailman`` script next to the running interpreter."""
     candidate = Path(sys.executable).parent / 'mailman'
@@ -115,6 +134,10 @@ def _normalise_data(raw: bytes) -> bytes:
 class MailmanInstance:
     """A Mailman 3 instance under ``root`` (config in root/mailman.cfg).
 
+    ``database_url`` (e.g. a ``PostgresServer(...).url``) replaces Mailman's
+    default SQLite file; ``database_class`` defaults to Mailman's class for
+    the URL's scheme (see ``database_class_for``).
+
     ``env`` is added to the environment of ``mailman start``/CLI commands.
     Beware: Mailman's master passes only a fixed list of variables on to
     the runners (PYTHONPATH, PYTHON*, LANG/LC_*, MAILMAN_VAR_DIR, ...; see
@@ -129,7 +152,9 @@ class MailmanInstance:
                  lmtp_port: int = 0, rest_port: int = 0,
                  plugin: Optional[str] = None, extra_config: str = '',
                  env: Optional[dict] = None,
-                 site_owner: str = 'site-owner@example.net'):
+                 site_owner: str = 'site-owner@example.net',
+                 database_url: Optional[str] = None,
+                 database_class: Optional[str] = None):
         self.root = Path(root).resolve()
         self.smtp_port = smtp_port
         self._requested_lmtp_port = lmtp_port
@@ -148,6 +173,10 @@ class MailmanInstance:
                 '(master drops them): {}'.format(', '.join(dropped)),
                 stacklevel=2)
         self.site_owner = site_owner
+        # None: Mailman's default, SQLite in var/data/mailman.db.
+        self.database_url = database_url
+        self.database_class = database_class or (
+            database_class_for(database_url) if database_url else None)
         # A password of our own: if another instance grabbed our free REST
         # port first, its 401 keeps start() from mistaking it for ours.
         self.admin_pass = 'restpass-' + secrets.token_hex(6)
@@ -238,6 +267,9 @@ class MailmanInstance:
                 ('locks', 'info'), ('fromusenet', 'info'),
                 ('database', 'warn'), ('gunicorn', 'info')))
         parts = [base, runners, archivers, logging]
+        if self.database_url:
+            parts.append('[database]\nclass: {}\nurl: {}\n\n'.format(
+                self.database_class, self.database_url))
         if self.plugin:
             parts.append('# --- plugin ---\n' + self.plugin.strip() + '\n\n')
         if self.extra_config:

@@ -50,8 +50,10 @@ class World:
     _ids = itertools.count(1)
 
     def __init__(self, root, *, plugin=True, site_options='',
-                 extra_config=''):
+                 extra_config='', database_url=None):
         self.root = Path(root)
+        # None: SQLite; else a PostgreSQL URL, e.g. PostgresServer.url.
+        self.database_url = database_url
         self.root.mkdir(parents=True, exist_ok=True)
         self.plugin = plugin
         self.site_options = site_options
@@ -81,6 +83,7 @@ class World:
             self.root / 'mailman', smtp_port=self.sink.port,
             plugin=plugin_text,
             extra_config=self.extra_config,
+            database_url=self.database_url,
             env={'PYTHONPATH': pythonpath})
         try:
             self.mailman.start()

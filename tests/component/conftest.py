@@ -1,8 +1,10 @@
 """Mailman's own ConfigLayer with the plugin enabled, and a real DNS server.
 
 Mailman's configuration is process-global, so these tests set the layer up
-once per session.  The plugin is enabled the way a site enables it: a
-[plugin.antibackscatter] section in the configuration Mailman reads.
+once per session, on SQLite or, with --mailman-database=postgresql, on the
+run's PostgreSQL server (tests/conftest.py).  The plugin is enabled the way
+a site enables it: a [plugin.antibackscatter] section in the configuration
+Mailman reads.
 """
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from unittest import mock
 
 from mailman_antibackscatter.testing.dnsserver import DNSServer
+from mailman_antibackscatter.testing.instance import database_class_for
 from mailman_antibackscatter.testing.signing import generate_rsa_key
 
 AUTHSERV_ID = 'lists.example.com'
@@ -29,8 +32,23 @@ def dns():
         yield server
 
 
+def database_section(request):
+    """The [database] section for --mailman-database, or '' for SQLite.
+
+    On PostgreSQL the layer gets its own database on the run's server;
+    Mailman's testing factory drops and recreates every table in it, and
+    empties them between tests, exactly as on SQLite.
+    """
+    if request.config.getoption('--mailman-database') != 'postgresql':
+        return ''
+    server = request.getfixturevalue('postgres')
+    url = server.create_database('component_layer')
+    return '\n[database]\nclass: {}\nurl: {}\n'.format(
+        database_class_for(url), url)
+
+
 @pytest.fixture(scope='session')
-def mailman_layer(dns, tmp_path_factory):
+def mailman_layer(request, dns, tmp_path_factory):
     from mailman.testing import layers
     site_config = tmp_path_factory.mktemp('plugin') / 'antibackscatter.cfg'
     site_config.write_text(
@@ -42,7 +60,7 @@ def mailman_layer(dns, tmp_path_factory):
         'class: mailman_antibackscatter.plugin.AntiBackscatterPlugin\n'
         'enabled: yes\n'
         'component_package: mailman_antibackscatter\n'
-        'configuration: {}\n'.format(site_config))
+        'configuration: {}\n'.format(site_config)) + database_section(request)
     original = layers.read_text
 
     def read_text(package, resource, *args, **kws):

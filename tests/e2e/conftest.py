@@ -1,4 +1,9 @@
-"""One real Mailman with the plugin, a DNS server and an SMTP sink per run."""
+"""One real Mailman with the plugin, a DNS server and an SMTP sink per run.
+
+``world`` keeps Mailman's data in SQLite; ``pg_world`` is the same set-up with
+Mailman's database on the run's PostgreSQL server (tests/conftest.py), for
+tests that must hold on both back ends.
+"""
 
 import pytest
 
@@ -18,3 +23,23 @@ def world(tmp_path_factory):
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(scope='session')
+def pg_world(postgres, tmp_path_factory):
+    url = postgres.create_database('e2e_world')
+    instance = World(tmp_path_factory.mktemp('pg-world'),
+                     site_options=SITE_OPTIONS, database_url=url)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(params=['sqlite', pytest.param(
+    'postgresql', marks=pytest.mark.postgresql)])
+def any_world(request):
+    """``world`` and then ``pg_world``: for tests of the plugin's tables."""
+    return request.getfixturevalue(
+        'world' if request.param == 'sqlite' else 'pg_world')

@@ -17,6 +17,16 @@ BASE = 'plugins/antibackscatter/lists/'
 @pytest.fixture
 def list_id(world):
     """A fresh list for each test."""
+    return fresh_list(world)
+
+
+@pytest.fixture
+def db_list(any_world):
+    """(world, list_id): a fresh list on SQLite, then on PostgreSQL."""
+    return any_world, fresh_list(any_world)
+
+
+def fresh_list(world):
     fqdn = list_address('settings{}'.format(next(_numbers)))
     world.mailman.create_list(fqdn)
     return world.mailman.list_id(fqdn)
@@ -54,7 +64,8 @@ def test_site_defaults_until_overridden(world, list_id):
     assert 'http_etag' in info
 
 
-def test_json_round_trip(world, list_id):
+def test_json_round_trip(db_list):
+    world, list_id = db_list
     response = world.mailman.rest('PATCH', BASE + list_id, json=dict(
         owner_notices='summary', authenticated_membership=False,
         ratelimit_per_recipient=3, summary_interval='12h'))
@@ -77,7 +88,8 @@ def test_json_round_trip(world, list_id):
     assert info['overrides']['ratelimit_per_recipient'] == 3
 
 
-def test_form_round_trip_as_postorius_sends_it(world, list_id):
+def test_form_round_trip_as_postorius_sends_it(db_list):
+    world, list_id = db_list
     response = world.mailman.rest('PATCH', BASE + list_id, data=dict(
         answer='not-forged', enabled='no', ratelimit_per_domain='7'))
     assert response.status_code == 204, response.text
@@ -91,7 +103,8 @@ def test_form_round_trip_as_postorius_sends_it(world, list_id):
     assert get(world, list_id)['settings']['enabled'] is True
 
 
-def test_put_replaces_and_delete_resets(world, list_id):
+def test_put_replaces_and_delete_resets(db_list):
+    world, list_id = db_list
     world.mailman.rest('PATCH', BASE + list_id,
                        json=dict(answer='all', forged_member='discard'))
     response = world.mailman.rest('PUT', BASE + list_id,
@@ -121,7 +134,8 @@ def test_bad_values_are_400_naming_the_field(world, list_id, body, field):
     assert get(world, list_id)['overrides'] == {}
 
 
-def test_a_bad_value_stores_nothing_of_the_request(world, list_id):
+def test_a_bad_value_stores_nothing_of_the_request(db_list):
+    world, list_id = db_list
     response = world.mailman.rest('PATCH', BASE + list_id, data=dict(
         answer='all', owner_notices='bogus'))
     assert response.status_code == 400
@@ -140,7 +154,8 @@ def test_unknown_list_is_404(world):
         assert response.status_code == 404, (tail, response.text)
 
 
-def test_stats_shape(world, list_id):
+def test_stats_shape(db_list):
+    world, list_id = db_list
     response = world.mailman.rest('GET', BASE + list_id + '/stats?days=7')
     assert response.status_code == 200, response.text
     info = response.json()
@@ -160,8 +175,29 @@ def test_stats_shape(world, list_id):
         assert 'days' in response.json()['description']
 
 
-def test_held_of_an_empty_list(world, list_id):
+def test_held_of_an_empty_list(db_list):
+    world, list_id = db_list
     response = world.mailman.rest('GET', BASE + list_id + '/held')
     assert response.status_code == 200, response.text
     assert response.json()['entries'] == []
     assert response.json()['total_size'] == 0
+
+
+@pytest.mark.postgresql
+def test_overrides_are_rows_in_postgresql(pg_world):
+    import psycopg2
+    list_id = fresh_list(pg_world)
+    response = pg_world.mailman.rest(
+        'PATCH', BASE + list_id, data=dict(owner_notices='summary'))
+    assert response.status_code == 204, response.text
+    with psycopg2.connect(pg_world.database_url) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute('SELECT key, value FROM '
+                           'antibackscatter_list_setting WHERE list_id = %s',
+                           (list_id,))
+            rows = cursor.fetchall()
+            cursor.execute('SELECT version FROM antibackscatter_schema')
+            versions = cursor.fetchall()
+    connection.close()
+    assert rows == [('owner_notices', 'summary')]
+    assert versions == [(2,)]

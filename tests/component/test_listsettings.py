@@ -1,0 +1,170 @@
+"""Per-list settings in Mailman's database, and what they change."""
+
+import pytest
+
+from mailman.app.lifecycle import create_list
+from mailman.config import config
+from mailman.interfaces.usermanager import IUserManager
+from mailman.runners.incoming import IncomingRunner
+from mailman.testing.helpers import make_testable_runner
+from mailman_antibackscatter import listsettings
+from mailman_antibackscatter.model import (
+    SCHEMA_VERSION, ListSetting, migrate, schema_version)
+from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.settings import SettingError
+from sqlalchemy import text
+from zope.component import getUtility
+
+from tests.component.helpers import (
+    SPAMMER, enqueue, incoming, recipients_of)
+
+
+def run_incoming(mlist, msg):
+    enqueue('in', mlist, msg, to_list=True)
+    make_testable_runner(IncomingRunner, 'in').run()
+
+
+def test_unset_values_follow_the_site(mailman):
+    mlist = create_list('test@example.com')
+    assert listsettings.policy_for(mlist) is get_settings()
+    info = listsettings.describe(mlist)
+    assert info['overrides'] == {}
+    assert info['settings'] == info['site_defaults']
+    # The component layer's site file sets per_recipient to 3.
+    assert info['settings']['ratelimit_per_recipient'] == 3
+
+
+def test_overrides_are_stored_as_rows_and_applied(mailman):
+    mlist = create_list('test@example.com')
+    other = create_list('other@example.com')
+    listsettings.update(mlist, dict(
+        owner_notices='summary', ratelimit_per_domain='9',
+        authenticated_membership=False, summary_interval='12h'))
+    config.db.commit()
+    rows = {(r.key, r.value) for r in config.db.store.query(ListSetting)}
+    assert rows == {('owner_notices', 'summary'),
+                    ('ratelimit_per_domain', '9'),
+                    ('authenticated_membership', 'no'),
+                    ('summary_interval', '12h')}
+    policy = listsettings.policy_for(mlist.list_id)
+    assert policy.owner_notices == 'summary'
+    assert policy.per_domain == policy.ratelimit_per_domain == 9
+    assert policy.authenticated_membership is False
+    assert policy.summary_interval.total_seconds() == 12 * 3600
+    # Untouched keys and other lists follow the site.
+    assert policy.answer == get_settings().answer
+    assert listsettings.policy_for(other) is get_settings()
+
+
+def test_update_validates_everything_before_storing(mailman):
+    mlist = create_list('test@example.com')
+    with pytest.raises(SettingError) as caught:
+        listsettings.update(mlist, dict(answer='all',
+                                        owner_notices='sometimes'))
+    assert str(caught.value) == ('owner_notices: must be one of immediate, '
+                                 'not-forged, authenticated-only, summary, '
+                                 'none')
+    assert listsettings.overrides(mlist) == {}
+
+
+def test_replace_and_reset(mailman):
+    mlist = create_list('test@example.com')
+    listsettings.update(mlist, dict(answer='all', forged_member='discard'))
+    listsettings.replace(mlist, dict(owner_forged='hold'))
+    assert listsettings.overrides(mlist) == dict(owner_forged='hold')
+    listsettings.update(mlist, dict(answer='all'))
+    listsettings.reset(mlist, ['answer'])
+    assert listsettings.overrides(mlist) == dict(owner_forged='hold')
+    listsettings.reset(mlist)
+    assert listsettings.overrides(mlist) == {}
+
+
+def test_a_stored_value_no_longer_valid_falls_back_to_the_site(mailman):
+    mlist = create_list('test@example.com')
+    config.db.store.add(ListSetting(list_id=mlist.list_id, key='answer',
+                                    value='everybody'))
+    config.db.store.add(ListSetting(list_id=mlist.list_id, key='gone',
+                                    value='x'))
+    assert listsettings.policy_for(mlist).answer == get_settings().answer
+    assert listsettings.overrides(mlist) == {}
+
+
+def test_migrations_are_idempotent_and_leave_alembic_alone(mailman):
+    import alembic.command
+    from mailman.database.alembic import alembic_cfg
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    config.db.commit()
+    alembic.command.stamp(alembic_cfg, 'head')
+    head = ScriptDirectory.from_config(alembic_cfg).get_current_head()
+    engine = config.db.engine
+    with engine.begin() as connection:
+        connection.execute(text('DELETE FROM antibackscatter_schema'))
+    assert migrate(engine) == 0
+    assert migrate(engine) == SCHEMA_VERSION
+    with engine.connect() as connection:
+        assert schema_version(connection) == SCHEMA_VERSION
+        assert MigrationContext.configure(
+            connection).get_current_revision() == head
+        assert connection.execute(text(
+            'SELECT COUNT(*) FROM antibackscatter_schema')).scalar() == 1
+
+
+def test_owner_notices_immediate_per_list(mailman, dns):
+    """The site says not-forged; one list says immediate (stock Mailman)."""
+    mlist = create_list('test@example.com')
+    mlist.admin_immed_notify = True
+    mlist.respond_to_post_requests = False
+    listsettings.update(mlist, dict(owner_notices='immediate'))
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    assert [r for r, _ in recipients_of('virgin')] == [
+        {'test-owner@example.com'}]
+
+
+def test_answer_all_per_list_answers_a_forgery(mailman, dns):
+    mlist = create_list('test@example.com')
+    mlist.admin_immed_notify = False
+    listsettings.update(mlist, dict(answer='all'))
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    assert [r for r, _ in recipients_of('virgin')] == [
+        {'victim@victim.example'}]
+
+
+def test_list_switched_off_behaves_like_stock_mailman(mailman, dns):
+    mlist = create_list('test@example.com')
+    mlist.admin_immed_notify = True
+    listsettings.update(mlist, dict(enabled=False))
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    assert sorted(sorted(r) for r, _ in recipients_of('virgin')) == [
+        ['test-owner@example.com'], ['victim@victim.example']]
+
+
+def test_authenticated_membership_per_list(mailman, dns):
+    """Reply-To naming a member makes a member post only where the list
+    switched authenticated_membership off (stock Mailman)."""
+    from mailman.interfaces.action import Action
+    results = {}
+    for name, value in (('strict', True), ('loose', False)):
+        mlist = create_list('{}@example.com'.format(name))
+        mlist.admin_immed_notify = False
+        mlist.default_nonmember_action = Action.hold
+        anne = getUtility(IUserManager).get_address('anne@example.org') \
+            or getUtility(IUserManager).create_address('anne@example.org')
+        mlist.subscribe(anne)
+        recipients_of('virgin')
+        listsettings.update(mlist, dict(authenticated_membership=value))
+        msg, _ = incoming(dns, sender='someone@plain.example',
+                          to=mlist.posting_address,
+                          headers=['Reply-To: anne@example.org'])
+        run_incoming(mlist, msg)
+        from mailman.interfaces.requests import IListRequests
+        results[name] = IListRequests(mlist).count
+        recipients_of('virgin')
+        recipients_of('pipeline')
+    assert results == dict(strict=1, loose=0)

@@ -1,0 +1,148 @@
+"""The owners' summary and the statistics behind it."""
+
+from datetime import timedelta
+
+from mailman.app.lifecycle import create_list
+from mailman.config import config
+from mailman.interfaces.usermanager import IUserManager
+from mailman.runners.incoming import IncomingRunner
+from mailman.testing.helpers import get_queue_messages, make_testable_runner
+from mailman.utilities.datetime import now, today
+from mailman_antibackscatter import decisions, listsettings, summary
+from mailman_antibackscatter.model import DecisionCount, QuietHold
+from zope.component import getUtility
+
+from tests.component.helpers import SPAMMER, enqueue, incoming, recipients_of
+
+
+def run_incoming(mlist, msg):
+    enqueue('in', mlist, msg, to_list=True)
+    make_testable_runner(IncomingRunner, 'in').run()
+
+
+def summary_list(policy='authenticated-only'):
+    mlist = create_list('test@example.com')
+    mlist.admin_immed_notify = True
+    mlist.respond_to_post_requests = False
+    owner = getUtility(IUserManager).create_address('owner@example.org')
+    from mailman.interfaces.member import MemberRole
+    mlist.subscribe(owner, MemberRole.owner)
+    recipients_of('virgin')
+    listsettings.update(mlist, dict(owner_notices=policy))
+    return mlist
+
+
+def test_authenticated_only_summarizes_forged_and_unknown(mailman, dns):
+    mlist = summary_list()
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER,
+                         subject='cheap pills')
+    unknown, _ = incoming(dns, sender='someone@plain.example',
+                          to='test@example.com', subject='plain question')
+    proven, _ = incoming(dns, sender='bob@example.org', sign=True,
+                         to='test@example.com', subject='proven post')
+    for msg in (forged, unknown, proven):
+        run_incoming(mlist, msg)
+    # Only the proven sender's post gets the immediate owner notice.
+    sent = recipients_of('virgin')
+    assert [(r, s) for r, s in sent] == [
+        ({'test-owner@example.com'},
+         'test@example.com post from bob@example.org requires approval')]
+    assert decisions.totals(mlist.list_id)[
+        (mlist.list_id, 'owner-notice-summarized')] == 2
+    config.db.commit()
+    found = summary.compose(mlist)
+    assert [p.subject for p in found.posts] == ['cheap pills',
+                                                'plain question']
+    assert [p.verdict.status.value for p in found.posts] == ['fail', 'none']
+    assert found.counts['notices_suppressed'] == 2
+    text = found.text()
+    assert 'cheap pills' in text and 'victim@victim.example' in text
+    assert 'fail' in text
+    assert ('https://example.com/mailman3/lists/test.example.com/'
+            'held_messages') in text
+    summary.send(found)
+    config.db.commit()
+    items = get_queue_messages('virgin')
+    assert len(items) == 1
+    notice = items[0]
+    assert set(notice.msgdata['recipients']) == {'owner@example.org'}
+    # No forged message rides along.
+    assert not notice.msg.is_multipart()
+    assert 'cheap pills' in notice.msg.get_payload(decode=True).decode()
+
+
+def test_nothing_new_sends_nothing_and_it_is_idempotent(mailman, dns):
+    mlist = summary_list('summary')
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    assert recipients_of('virgin') == []
+    results = summary.notify_owners([mlist])
+    assert len(get_queue_messages('virgin')) == 1
+    assert results[0][1].posts
+    # Again at once: not due.  Forced: due, but nothing new, nothing sent.
+    assert summary.notify_owners([mlist]) == [(mlist.list_id, None)]
+    forced = summary.notify_owners([mlist], force=True)
+    assert forced[0][1].empty
+    assert get_queue_messages('virgin') == []
+    # Something new after the interval: only the new counts are reported.
+    decisions.count(mlist.list_id, 'bounce-backscatter-dropped', 4)
+    later = summary.compose(mlist, moment=now() + timedelta(days=1))
+    assert later.posts == []
+    assert later.counts == dict(notices_suppressed=0, posts_discarded=0,
+                                commands_ignored=0, bounces_dropped=4)
+    assert 'bounces dropped' in later.text()
+
+
+def test_lists_without_a_summary_policy_are_skipped(mailman):
+    mlist = create_list('test@example.com')
+    assert summary.compose(mlist) is None        # site default not-forged
+    listsettings.update(mlist, dict(owner_notices='none'))
+    assert summary.compose(mlist) is None
+
+
+def test_a_moderated_post_is_not_listed(mailman, dns):
+    mlist = summary_list('summary')
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    from mailman.app.moderator import handle_message
+    from mailman.interfaces.action import Action
+    from mailman.interfaces.requests import IListRequests
+    request = list(IListRequests(mlist).held_requests)[0]
+    handle_message(mlist, request.id, Action.discard)
+    found = summary.compose(mlist)
+    assert found.posts == []
+    summary.send(found)
+    assert config.db.store.query(QuietHold).filter(
+        QuietHold.summarized_at.is_(None)).count() == 0
+
+
+def test_statistics_series_and_categories(mailman):
+    mlist = create_list('test@example.com')
+    store = config.db.store
+    day = today()
+    for back, reason, amount in (
+            (0, 'answer-suppressed-fail', 2), (0, 'notice-sent-in', 5),
+            (1, 'bounce-backscatter-dropped', 3), (1, 'bounce-genuine', 1),
+            (2, 'reject-unproven-discarded', 1),
+            (2, 'forged-member-held', 1), (2, 'command-ignored-fail', 6),
+            (2, 'command-held-temperror', 1),
+            (2, 'pipeline-reject-held-temperror', 1),
+            (9, 'answer-suppressed-none', 7)):
+        store.add(DecisionCount(list_id=mlist.list_id, reason=reason,
+                                day=day - timedelta(days=back),
+                                count=amount))
+    series, totals, reasons = decisions.daily(mlist.list_id, 3)
+    assert [d['day'] for d in series] == [
+        (day - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
+    assert totals == dict(notices_sent=5, notices_suppressed=2,
+                          posts_held_quietly=2, posts_discarded=1,
+                          commands_ignored=7, bounces_genuine=1,
+                          bounces_dropped=3)
+    assert series[1]['bounces_dropped'] == 3
+    assert 'answer-suppressed-none' not in reasons
+    # Retention: what is older goes.
+    assert decisions.prune(timedelta(days=5)) == 1
+    assert decisions.daily(mlist.list_id, 30)[1]['notices_suppressed'] == 2
