@@ -2,6 +2,7 @@
 
 from mailman.config import config
 from mailman_antibackscatter import __version__
+from mailman_antibackscatter.listsettings import site_defaults
 from mailman_antibackscatter.runtime import get_settings
 
 
@@ -41,14 +42,8 @@ def status():
             lmtp=getattr(config, 'runner.lmtp')['class'],
             command=getattr(config, 'runner.command')['class']),
         wrapped=wrapped,
-        policy=dict(
-            answer=settings.answer,
-            reject_unproven=settings.reject_unproven,
-            forged_member=settings.forged_member,
-            owner_forged=settings.owner_forged,
-            unproven_commands=settings.unproven_commands,
-            owner_notices=settings.owner_notices,
-            authenticated_membership=settings.authenticated_membership),
+        # Site defaults of the per-list options (lists may override them).
+        policy=site_defaults(),
         ratelimit=dict(
             enabled=settings.ratelimit_enabled,
             per_recipient=settings.per_recipient,
