@@ -105,6 +105,17 @@ def test_unreachable_mailman_is_a_message_not_a_traceback(core, settings):
     assert 'cannot be reached' in str(caught.value)
 
 
+def test_page_when_mailman_is_down_is_postorius_error_page(client, core,
+                                                           users, settings):
+    from mailman_antibackscatter.testing.smtpsink import free_port
+    settings.MAILMAN_REST_API_URL = 'http://127.0.0.1:{}'.format(free_port())
+    client.force_login(users['admin'])
+    response = client.get(URL)
+    assert response.status_code == 503
+    assert 'Mailman REST API not available' in response.content.decode()
+    assert 'Traceback' not in response.content.decode()
+
+
 def test_held_posts_with_their_verdicts(client, core, users, forged_post):
     client.force_login(users['owner'])
     page = client.get(URL).content.decode()
