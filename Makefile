@@ -5,14 +5,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-unit test-component test-component-postgresql test-e2e \
-        postgresql bench bench-quick venv clean
+        test-web postgresql system-deps bench bench-quick venv clean
 
 venv: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,web]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 # The component tests run twice: on SQLite (with everything else) and with
 # Mailman's database on PostgreSQL, as sites run it.
-test: $(STAMP) postgresql
+test: $(STAMP) postgresql system-deps
 	$(PY) -m pytest tests
 	$(PY) -m pytest tests/component --mailman-database=postgresql
 
@@ -39,6 +39,23 @@ test-component-postgresql: $(STAMP) postgresql
 
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
+
+test-web: $(STAMP) system-deps
+	$(PY) -m pytest tests/web
+
+# Servers and browsers the tests start themselves, from Debian's packages.
+# Installed only when missing and only as root with apt-get (CI); otherwise
+# the tests that need them are skipped and say why.
+system-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo 'system-deps: installing Debian chromium for the browser test'; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends chromium; \
+	else \
+		echo 'system-deps: /usr/bin/chromium missing and not root with apt-get:' \
+		     'the browser test will be skipped (apt-get install chromium)'; \
+	fi
 
 bench: $(STAMP)
 	$(PY) bench/auth.py

@@ -1,5 +1,7 @@
 """Fixtures every test kind may use: one real PostgreSQL server per run.
 
+Tiers: unit, component, e2e (Mailman core) and web (the Postorius page).
+
 ``postgres`` is a started ``PostgresServer`` (Debian's PostgreSQL, installed
 by the test run when missing, on 127.0.0.1); ``postgres_url`` is a fresh,
 empty database on it for one test.  Outside CI, a machine that has no
@@ -10,6 +12,7 @@ in CI (CI set) that is a failure.
 ConfigLayer on that server instead of SQLite (tests/component/conftest.py).
 """
 
+import importlib.util
 import itertools
 import os
 
@@ -19,6 +22,20 @@ from mailman_antibackscatter.testing.postgres import (
     PostgresServer, PostgresUnavailable, unavailable_is_fatal)
 
 _databases = itertools.count(1)
+
+# The Postorius page's tests need the `web` extra (Django, Postorius,
+# pytest-django); `make test` installs it.  Without it they are not collected
+# and the header says so.
+_WEB_READY = all(importlib.util.find_spec(name) for name in (
+    'django', 'postorius', 'pytest_django'))
+collect_ignore = [] if _WEB_READY else ['web']
+
+
+def pytest_report_header(config):
+    if not _WEB_READY:
+        return ('tests/web not collected: the `web` extra is not installed '
+                "(pip install -c constraints.txt -e '.[test,web]')")
+    return None
 
 
 def pytest_addoption(parser):
