@@ -17,6 +17,7 @@ from mailman.config import config
 from mailman.utilities.datetime import now
 from mailman_antibackscatter.auth.returnpath import (
     KeyFileError, make_tag, split_bounces_local, tag_local)
+from mailman_antibackscatter.model import savepoint
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.seal import read_ring, signing_ring
 
@@ -34,16 +35,26 @@ class BouncePolicy:
     tag_lifetime: int
     grace_period: timedelta
     sent_record_max: int
+    per_recipient: bool = True
 
 
 def policy(mlist=None):
-    """The bounce options in force (site level for now; one place to change)."""
-    settings = get_settings()
+    """The bounce options in force: the site's, with *mlist*'s overrides.
+
+    A list whose `enabled` is off gets Mailman's own bounce processing (and
+    untagged mail), as the per-list switch promises.
+    """
+    site = get_settings()
+    settings = site
+    if mlist is not None:
+        from mailman_antibackscatter.listsettings import policy_for
+        settings = policy_for(mlist)
     return BouncePolicy(
-        enabled=settings.enabled and settings.bounces_enabled,
-        tag_lifetime=settings.tag_lifetime_days,
-        grace_period=settings.grace_period,
-        sent_record_max=settings.sent_record_max)
+        enabled=site.enabled and settings.enabled and site.bounces_enabled,
+        tag_lifetime=site.tag_lifetime_days,
+        grace_period=site.grace_period,
+        sent_record_max=site.sent_record_max,
+        per_recipient=settings.bounces_per_recipient)
 
 
 def day_number(when=None):
@@ -137,11 +148,12 @@ def record_sent(message_id, recipients, list_id):
                 for r in recipients]
         rows.append(dict(digest=sent_hash(message_id, SENT_BINDING + list_id),
                          day=day))
-        config.db.store.execute(SentMessage.__table__.insert(), rows)
-        _inserted += len(rows)
-        if _inserted >= PRUNE_EVERY:
-            _inserted = 0
-            prune_sent(pol)
+        with savepoint(config.db.store) as connection:
+            connection.execute(SentMessage.__table__.insert(), rows)
+            _inserted += len(rows)
+            if _inserted >= PRUNE_EVERY:
+                _inserted = 0
+                prune_sent(pol)
     except Exception:
         log.exception('could not record sent message %s for the grace period',
                       message_id)

@@ -9,7 +9,7 @@ import logging
 
 from mailman.config import config
 from mailman.utilities.datetime import today
-from mailman_antibackscatter.model import DecisionCount
+from mailman_antibackscatter.model import DecisionCount, savepoint
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -37,27 +37,59 @@ def record(reason, *, list_id, message_id, verdict=None, action,
 
 def count(list_id, reason, amount=1):
     try:
-        store = config.db.store
         day = today()
-        # no_autoflush: our read must not flush Mailman's pending changes
-        # (and so cannot fail because of them); the row we add has no
-        # constraints that could make the runner's commit fail.
-        with store.no_autoflush:
-            row = store.query(DecisionCount).filter_by(
-                list_id=list_id, day=day, reason=reason).first()
-        if row is None:
-            store.add(DecisionCount(
-                list_id=list_id, day=day, reason=reason, count=amount))
+        store = config.db.store
+        if store.get_bind().dialect.name == 'sqlite':
+            _count_in_session(store, list_id, day, reason, amount)
         else:
-            # The database adds when the row is written (count = count + n),
-            # so runners counting the same reason at once all add up.  Still
-            # an expression if this transaction counted it already.
-            pending = row.count
-            row.count = (DecisionCount.count if isinstance(pending, int)
-                         else pending) + amount
+            _count_in_savepoint(store, list_id, day, reason, amount)
         _prune_daily(day)
     except Exception:
         log.exception('could not count decision %s for %s', reason, list_id)
+
+
+def _count_in_session(store, list_id, day, reason, amount):
+    """SQLite: through the ORM, written when Mailman commits.
+
+    SQLite locks the whole database from the first write to the commit, so
+    writing at once would make concurrent runners wait on each other.  A
+    failed statement there undoes only itself, and the read below fails at
+    once (and is caught) if the table is unusable.  no_autoflush: our read
+    flushes nothing of Mailman's pending changes.
+    """
+    with store.no_autoflush:
+        row = store.query(DecisionCount).filter_by(
+            list_id=list_id, day=day, reason=reason).first()
+    if row is None:
+        store.add(DecisionCount(
+            list_id=list_id, day=day, reason=reason, count=amount))
+    else:
+        # The database adds when the row is written (count = count + n), so
+        # runners counting the same reason at once all add up.  Still an
+        # expression if this transaction counted it already.
+        pending = row.count
+        row.count = (DecisionCount.count if isinstance(pending, int)
+                     else pending) + amount
+
+
+def _count_in_savepoint(store, list_id, day, reason, amount):
+    """PostgreSQL and others: Core statements in a savepoint, at once.
+
+    There a failed statement would abort the runner's whole transaction;
+    the savepoint (model.savepoint) confines it.  count = count + n makes
+    concurrent runners add up (the row lock is held until the runner
+    commits); two that insert a day's first row at once make two rows, and
+    every reader sums rows.
+    """
+    table = DecisionCount.__table__
+    with savepoint(store) as connection:
+        done = connection.execute(table.update().where(
+            table.c.list_id == list_id, table.c.day == day,
+            table.c.reason == reason).values(
+                count=table.c.count + amount)).rowcount
+        if not done:
+            connection.execute(table.insert().values(
+                list_id=list_id, day=day, reason=reason, count=amount))
 
 
 _last_pruned = None
@@ -94,7 +126,8 @@ CATEGORIES = ('notices_sent', 'notices_suppressed', 'posts_held_quietly',
               'bounces_dropped')
 _GENUINE_BOUNCES = frozenset((
     'bounce-genuine', 'bounce-temporary', 'bounce-autoreply',
-    'bounce-unrecognized', 'bounce-grace-accepted', 'bounce-probe'))
+    'bounce-unrecognized', 'bounce-unrecognized-summarized',
+    'bounce-grace-accepted', 'bounce-probe'))
 
 
 def category_of(reason):
@@ -148,8 +181,8 @@ def prune(retention):
     """Delete counters older than *retention* (a timedelta); returns how many.
     """
     cutoff = today() - retention
-    store = config.db.store
+    table = DecisionCount.__table__
     # Called inside runners' transactions too: flush nothing of theirs.
-    with store.no_autoflush:
-        return store.query(DecisionCount).filter(
-            DecisionCount.day < cutoff).delete(synchronize_session=False)
+    with savepoint(config.db.store) as connection:
+        return connection.execute(
+            table.delete().where(table.c.day < cutoff)).rowcount

@@ -90,15 +90,16 @@ def remember_quiet_hold(list_id, message_id):
     """Note a held post for the owners' summary (once per message)."""
     from mailman.config import config
     from mailman.utilities.datetime import now
-    from mailman_antibackscatter.model import QuietHold
-    store = config.db.store
-    with store.no_autoflush:
-        known = store.query(QuietHold.id).filter(
-            QuietHold.list_id == list_id,
-            QuietHold.message_id == message_id).first()
-    if known is None:
-        store.add(QuietHold(list_id=list_id, message_id=message_id,
-                            recorded_at=now()))
+    from mailman_antibackscatter.model import QuietHold, savepoint
+    from sqlalchemy import select
+    table = QuietHold.__table__
+    with savepoint(config.db.store) as connection:
+        known = connection.execute(select(table.c.id).where(
+            table.c.list_id == list_id,
+            table.c.message_id == message_id)).first()
+        if known is None:
+            connection.execute(table.insert().values(
+                list_id=list_id, message_id=message_id, recorded_at=now()))
 
 
 def filter_recipients(notification, mlist):

@@ -104,6 +104,8 @@ OPTIONS = {option.name: option for option in (
            'integer'),
     Option('summary_interval', 'summary', 'interval', 'summary_interval',
            'text'),
+    Option('per_recipient_return_path', 'bounces',
+           'per_recipient_return_path', 'bounces_per_recipient', 'boolean'),
     )}
 
 # Options that exist only site-wide, and why (also in docs/site-admin.md).
@@ -132,6 +134,9 @@ SITE_ONLY = {
     'window': 'one rate limit table is shared by all lists',
     'postorius_url': 'one web interface serves the site',
     'retention': 'statistics are pruned site-wide',
+    'tag_lifetime': 'one key ring signs and checks the tags of all lists',
+    'grace_period': 'the roll-out of signed return paths is site-wide',
+    'sent_record_max': 'one sent-message record serves all lists',
     'file': 'the plugin has one log',
     'level': 'the plugin has one log',
     }

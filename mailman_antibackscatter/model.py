@@ -11,6 +11,8 @@ used, so the same code runs on SQLite, PostgreSQL and MySQL.
 import logging
 import time
 
+from contextlib import contextmanager
+
 from mailman.database.model import Model
 from sqlalchemy import (
     BigInteger, Column, Date, DateTime, Index, Integer, Unicode, UnicodeText,
@@ -200,3 +202,24 @@ def migrate(engine, attempts=5):
 def create_tables(engine):
     """Create or upgrade the plugin's tables (idempotent)."""
     return migrate(engine)
+
+
+@contextmanager
+def savepoint(store):
+    """The session's connection, for the plugin's own writes in a runner's
+    (or REST request's) transaction.
+
+    On PostgreSQL a failed statement aborts the whole transaction, so that
+    Mailman could not commit its own work and the message being handled
+    would be lost; there the plugin's statements run inside a SAVEPOINT
+    that is rolled back alone.  SQLite undoes only the failed statement (and
+    pysqlite's SAVEPOINT handling is unreliable), so there they run as they
+    are.  Only Core statements are used inside: they run at once, nothing
+    of Mailman's pending ORM changes is flushed.
+    """
+    connection = store.connection()
+    if connection.dialect.name == 'sqlite':
+        yield connection
+        return
+    with connection.begin_nested():
+        yield connection

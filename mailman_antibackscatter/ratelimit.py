@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from mailman.config import config
 from mailman.utilities.datetime import now
-from mailman_antibackscatter.model import SentAnswer
+from mailman_antibackscatter.model import SentAnswer, savepoint
+from sqlalchemy import func, select
 
 
 PRUNE_EVERY = timedelta(minutes=10)
@@ -27,23 +28,25 @@ def allow(recipient, settings):
     global _last_prune
     recipient = recipient.lower()
     domain = recipient.rpartition('@')[2]
-    store = config.db.store
     moment = now()
     since = moment - settings.window
-    # Autoflush stays on: answers recorded earlier in this same transaction
-    # (one message, several notices) must count.
-    to_recipient = store.query(SentAnswer).filter(
-        SentAnswer.recipient == recipient,
-        SentAnswer.sent_at >= since).count()
-    if to_recipient >= settings.per_recipient:
-        return False, 'ratelimit-recipient'
-    to_domain = store.query(SentAnswer).filter(
-        SentAnswer.domain == domain, SentAnswer.sent_at >= since).count()
-    if to_domain >= settings.per_domain:
-        return False, 'ratelimit-domain'
-    if _last_prune is None or moment - _last_prune > PRUNE_EVERY:
-        # Forget what fell out of the window, so the table stays small.
-        store.query(SentAnswer).filter(SentAnswer.sent_at < since).delete()
-        _last_prune = moment
-    store.add(SentAnswer(recipient=recipient, domain=domain, sent_at=moment))
+    table = SentAnswer.__table__
+    # Core statements on the runner's connection, in a savepoint
+    # (model.savepoint): answers recorded earlier in this same transaction
+    # (one message, several notices) count, and a database error here
+    # cannot abort the runner's transaction.
+    with savepoint(config.db.store) as connection:
+        def sent(column, value):
+            return connection.execute(select(func.count()).where(
+                column == value, table.c.sent_at >= since)).scalar()
+        if sent(table.c.recipient, recipient) >= settings.per_recipient:
+            return False, 'ratelimit-recipient'
+        if sent(table.c.domain, domain) >= settings.per_domain:
+            return False, 'ratelimit-domain'
+        if _last_prune is None or moment - _last_prune > PRUNE_EVERY:
+            # Forget what fell out of the window, so the table stays small.
+            connection.execute(table.delete().where(table.c.sent_at < since))
+            _last_prune = moment
+        connection.execute(table.insert().values(
+            recipient=recipient, domain=domain, sent_at=moment))
     return True, None

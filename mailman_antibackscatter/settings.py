@@ -171,6 +171,7 @@ CONVERTERS = {
     ('bounces', 'tag_lifetime'): _days,
     ('bounces', 'grace_period'): parse_interval,
     ('bounces', 'sent_record_max'): _positive_int,
+    ('bounces', 'per_recipient_return_path'): _bool,
     ('antibackscatter', 'internal_networks'): _networks,
     }
 
@@ -214,6 +215,7 @@ class SiteSettings:
     tag_lifetime_days: int = 10
     grace_period: timedelta = timedelta(days=7)
     sent_record_max: int = 200000
+    bounces_per_recipient: bool = True
     summary_interval: timedelta = timedelta(days=1)
     postorius_url: str = ''
     statistics_retention: timedelta = timedelta(days=400)
@@ -318,6 +320,7 @@ def load_settings(site_parser=None):
         tag_lifetime_days=get('bounces', 'tag_lifetime'),
         grace_period=get('bounces', 'grace_period'),
         sent_record_max=get('bounces', 'sent_record_max'),
+        bounces_per_recipient=get('bounces', 'per_recipient_return_path'),
         log_file=get('logging', 'file').strip(),
         log_level=get('logging', 'level'),
         summary_interval=get('summary', 'interval'),

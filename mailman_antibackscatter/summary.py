@@ -36,6 +36,11 @@ REPORTED = (
     ('commands_ignored', 'email commands ignored'),
     ('bounces_dropped', 'bounces dropped (reports of mail the list never '
                         'sent, or forged)'),
+    # A reason, not a category: reports the owners should look at.
+    ('bounce-unrecognized-summarized',
+     'delivery reports of mail the list really sent that name no failed '
+     'address (not attached; the antibackscatter log has their '
+     'Message-IDs)'),
     )
 # Fraction of the interval by which a summary may come early, so a cron job
 # running exactly once per interval is not skipped for a second's jitter.
@@ -142,9 +147,9 @@ def _counts_since(list_id, state, interval, day):
             amount -= already.get(row.reason, 0)
         if row.day == day:
             snapshot[row.reason] = row.count
-        category = decisions.category_of(row.reason)
-        if category in counts and amount > 0:
-            counts[category] += amount
+        for key in (row.reason, decisions.category_of(row.reason)):
+            if key in counts and amount > 0:
+                counts[key] += amount
     return counts, snapshot
 
 

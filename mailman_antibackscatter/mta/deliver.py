@@ -7,9 +7,13 @@ replaced by subclasses whose `_get_sender` adds the tag:
 * individual delivery (VERP on, or personalized lists): the recipient is
   always VERP-encoded (with Mailman's VERPMixin and the site's verp_format),
   so the tag is bound to that recipient;
-* bulk delivery: a chunk of one recipient (every notice, probe, welcome, most
-  digests of small lists) is VERP-encoded and bound the same way; a chunk of
-  several shares a list-level tag.
+* with `per_recipient_return_path` (the default) every message that has a
+  Message-ID and no explicitly chosen sender goes out through individual
+  delivery, exactly as with Mailman's own VERP delivery, so no tag is ever
+  shared by two recipients and no member can replay theirs;
+* otherwise bulk delivery: a chunk of one recipient (every notice, probe,
+  welcome, most digests of small lists) is VERP-encoded and bound the same
+  way; a chunk of several shares a list-level tag.
 
 The plugin installs this as `[mta] outgoing` (plugin.py) unless the admin
 configured an outgoing function of their own.
@@ -74,9 +78,16 @@ class TaggedBulkDelivery(VERPMixin, BulkDelivery):
 @public
 def deliver(mlist, msg, msgdata):
     """Mailman's deliver(), with the tagging delivery agents."""
-    if not policy(mlist).enabled:
+    pol = policy(mlist)
+    if not pol.enabled:
         return stock.deliver(mlist, msg, msgdata)
     recipients = msgdata.get('recipients')
+    if (pol.per_recipient and not msgdata.get('verp')
+            and msgdata.get('sender') is None
+            and msg.get('message-id') is not None
+            and recipients and len(recipients) > 1):
+        # Mailman's own switch for individual (VERP) delivery.
+        msgdata['verp'] = True
     if recipients and mlist is not None:
         record_sent(msg.get('message-id'), recipients, mlist.list_id)
     # deliver() names its agents at call time; the outgoing runner delivers

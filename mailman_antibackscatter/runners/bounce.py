@@ -36,8 +36,9 @@ from mailman_antibackscatter.auth.returnpath import (
 from mailman_antibackscatter.bounces import (
     LOG_BINDING, SENT_BINDING, bounces_local, day_number, grace_active,
     import_smtp_log_once, policy, prune_sent, quoted_message_ids, was_sent)
+from mailman_antibackscatter.listsettings import policy_for
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.summary import SUMMARY_POLICIES
 from mailman_antibackscatter.seal import read_ring
 from public import public
 
@@ -356,11 +357,15 @@ class GatedBounceRunner(BounceRunner):
         (it may quote spam the list was made to bounce).
         """
         disposition = mlist.forward_unrecognized_bounces_to
-        notices = get_settings().owner_notices
+        notices = policy_for(mlist).owner_notices
         if (disposition is UnrecognizedBounceDisposition.discard
                 or notices == 'none'):
             return self._record('bounce-unrecognized', mlist, msg, rcpt,
                                 'not-notified', recipient=recipient)
+        if notices in SUMMARY_POLICIES:
+            # Counted under its own reason; notify-owners reports it.
+            return self._record('bounce-unrecognized-summarized', mlist, msg,
+                                rcpt, 'summarized', recipient=recipient)
         roster = (mlist.administrators
                   if disposition is UnrecognizedBounceDisposition.administrators
                   else None)

@@ -73,6 +73,13 @@ OPTION_TEXT = {
         _('How often the owners get the summary'),
         _('At most one summary of quietly held posts per this period, and '
           'only when there is something new: for example 12h, 1d or 1w.')),
+    'per_recipient_return_path': (
+        _('A return path of its own for every recipient'),
+        _('Yes: each member gets their own copy and return path, so a '
+          'delivery report can only count against the member it was made '
+          'for. No: one copy goes to many members of a domain with a shared '
+          'return path (fewer connections to the mail server; a report then '
+          'counts for any member it names).')),
     'ratelimit_window': (
         _('Rate limit period'),
         _('For example 12h, 1d or 2w.')),

@@ -181,6 +181,54 @@ def test_unrecognized_respects_discard(mlist):
     assert counted(mlist) == {'bounce-unrecognized': 1}
 
 
+def test_unrecognized_goes_into_the_owner_summary_on_summary_lists(mlist):
+    from mailman_antibackscatter import listsettings, summary
+    listsettings.update(mlist, dict(owner_notices='summary'))
+    junk = email.message_from_string(
+        'From: postmaster@example.org\nTo: x\nSubject: ???\n'
+        'Message-ID: <junk2@example.org>\n\nBUY PILLS http://spam.test/\n',
+        Message)
+    run_gate(mlist, junk, sender_for(mlist, [ANNE]))
+    assert get_queue_messages('virgin') == []          # nothing immediate
+    assert counted(mlist) == {'bounce-unrecognized-summarized': 1}
+    due = summary.compose(mlist)
+    assert due is not None and not due.empty
+    text = due.text()
+    assert 'name no failed address' in text
+    assert 'spam.test' not in text
+
+
+def test_list_switched_off_gets_mailmans_own_bounce_processing(mlist):
+    from mailman_antibackscatter import listsettings
+    listsettings.update(mlist, dict(enabled=False))
+    # An untagged report, which the gate would drop as backscatter, is
+    # scored by Mailman's stock processing for this list.
+    run_gate(mlist, dsn(ANNE), 'test-bounces@example.com')
+    assert events() == [(ANNE, 'normal')]
+    assert counted(mlist) == {}
+    assert bounces.policy(mlist).enabled is False
+    assert bounces.policy().enabled is True
+
+
+def test_per_recipient_return_paths_by_default(mlist):
+    """`deliver` turns on Mailman's individual (VERP) delivery."""
+    from mailman_antibackscatter import listsettings
+    from mailman_antibackscatter.mta import deliver as tagged
+    msg = Message()
+    msg['Message-ID'] = '<many@example.com>'
+    seen = []
+    # Stand in for the SMTP conversation only; the choice is what's tested.
+    with mock.patch.object(tagged.stock, 'deliver',
+                           lambda m, g, d: seen.append(dict(d))):
+        tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
+        # A sender chosen explicitly (a probe's token) is never VERP'd.
+        tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB],
+                                        sender='x@example.com'))
+        listsettings.update(mlist, dict(per_recipient_return_path=False))
+        tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
+    assert [d.get('verp', False) for d in seen] == [True, False, False]
+
+
 def test_flufl_bounce_crash_on_genuine_report_is_unrecognized(mlist):
     """flufl.bounce's yale detector raises IndexError without a From:."""
     rcpt = sender_for(mlist, [ANNE])

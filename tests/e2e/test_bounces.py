@@ -22,7 +22,8 @@ from mailman_antibackscatter.testing.scenario import SPAMMER, list_address
 
 pytestmark = pytest.mark.e2e
 
-LIST = list_address('bnc')               # bulk delivery
+LIST = list_address('bnc')               # shared (bulk) return paths
+VLIST = list_address('bncv')             # the default: one per recipient
 PLIST = list_address('bncp')             # personalized: one mail per member
 DLIST = list_address('bncd')             # digests
 OWNER = 'bounce-owner@example.org'
@@ -37,12 +38,18 @@ DOMAIN = LIST.split('@')[1]
 def lists(world):
     mm = world.mailman
     mm.create_list(LIST)
+    # This list opts out of per-recipient return paths: Mailman sends one
+    # copy per domain chunk with a shared, list-level tag.
+    mm.rest('PATCH', 'plugins/antibackscatter/lists/' + mm.list_id(LIST),
+            json=dict(per_recipient_return_path=False))
+    mm.create_list(VLIST)
     mm.create_list(PLIST, personalize='individual')
     mm.create_list(DLIST)
-    for fqdn in (LIST, PLIST, DLIST):
+    for fqdn in (LIST, VLIST, PLIST, DLIST):
         mm.add_member(fqdn, OWNER, role='owner')
     for member in (ANNE, CAROL, DAVE, ERIN):
         mm.add_member(LIST, member)
+        mm.add_member(VLIST, member)
     for member in (ANNE, CAROL, HANK):
         mm.add_member(PLIST, member)
     mm.add_member(DLIST, ANNE)
@@ -110,6 +117,42 @@ def test_a_bulk_delivery_failure_scores_the_member(world, lists):
         world.dsn(to=mail_from, failed=CAROL, original=delivery.data),
         rcpt_to=mail_from)
     wait_score(mm, LIST, CAROL, 1)
+
+
+def test_a_default_return_paths_are_per_recipient_and_not_replayable(
+        world, lists):
+    """With the default, members of one domain still get a tag each."""
+    mm = lists
+    subject = 'default post {}'.format(secrets.token_hex(3))
+    post(world, VLIST, subject)
+    to_carol = delivery_to(world, CAROL, subject)
+    to_dave = delivery_to(world, DAVE, subject)
+    assert to_carol is not to_dave
+    assert to_carol.rcpt_tos == (CAROL,) and to_dave.rcpt_tos == (DAVE,)
+    assert re.match(r'^bncv-bounces\+v[0-9a-z]\d{3}[0-9a-f]{16}\+'
+                    r'carol=example\.org@' + DOMAIN, to_carol.mail_from)
+    # Carol uses her own return path to report Erin, then rewrites it to
+    # name Erin: neither counts.
+    world.deliver_report(
+        world.dsn(to=to_carol.mail_from, failed=ERIN,
+                  original=to_carol.data),
+        rcpt_to=to_carol.mail_from, client=SPAMMER)
+    replay = to_carol.mail_from.replace('carol=example.org',
+                                        'erin=example.org')
+    world.deliver_report(
+        world.dsn(to=replay, failed=ERIN, original=to_carol.data),
+        rcpt_to=replay, client=SPAMMER)
+    # Dave's MX really bounces Dave's copy: that one counts.
+    world.deliver_report(
+        world.dsn(to=to_dave.mail_from, failed=DAVE, original=to_dave.data),
+        rcpt_to=to_dave.mail_from)
+    wait_score(mm, VLIST, DAVE, 1)
+    assert mm.bounce_score(VLIST, ERIN) == 0
+    found = counters(mm, VLIST, bounce_forged_dropped=1, bounce_genuine=2)
+    # The report on Carol's own path counts for Carol (the tag decides who
+    # failed), never for Erin whom its body names.
+    assert found.get('bounce-forged-dropped', 0) >= 1
+    wait_score(mm, VLIST, CAROL, 1)
 
 
 def test_a_verp_delivery_failure_scores_that_member_only(world, lists):

@@ -6,6 +6,7 @@ import itertools
 import pytest
 import requests
 
+from mailman_antibackscatter.model import SCHEMA_VERSION
 from mailman_antibackscatter.testing.scenario import list_address
 
 pytestmark = pytest.mark.e2e
@@ -200,4 +201,4 @@ def test_overrides_are_rows_in_postgresql(pg_world):
             versions = cursor.fetchall()
     connection.close()
     assert rows == [('owner_notices', 'summary')]
-    assert versions == [(2,)]
+    assert versions == [(SCHEMA_VERSION,)]
