@@ -90,8 +90,9 @@ def test_nothing_new_sends_nothing_and_it_is_idempotent(mailman, dns):
     decisions.count(mlist.list_id, 'bounce-backscatter-dropped', 4)
     later = summary.compose(mlist, moment=now() + timedelta(days=1))
     assert later.posts == []
-    assert later.counts == dict(notices_suppressed=0, posts_discarded=0,
-                                commands_ignored=0, bounces_dropped=4)
+    assert later.counts == {
+        'notices_suppressed': 0, 'posts_discarded': 0, 'commands_ignored': 0,
+        'bounces_dropped': 4, 'bounce-unrecognized-summarized': 0}
     assert 'bounces dropped' in later.text()
 
 

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from mailman_antibackscatter.model import SCHEMA_VERSION
 from mailman_antibackscatter.testing.scenario import SPAMMER, list_address
 
 pytestmark = pytest.mark.e2e
@@ -137,4 +138,4 @@ def test_own_schema_version_and_mailman_alembic_head(world):
         assert db.execute('SELECT version_num FROM alembic_version'
                           ).fetchall() == [(head,)]
         assert db.execute('SELECT version FROM antibackscatter_schema'
-                          ).fetchall() == [(2,)]
+                          ).fetchall() == [(SCHEMA_VERSION,)]
