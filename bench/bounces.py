@@ -198,12 +198,12 @@ def main(argv=None):
             tmp, '[bounces]\ngrace_period: 0\n') as layer:
         layer.testSetUp()
         try:
-            return bench(size, args.seed)
+            return bench(size, args.seed, quick=args.quick)
         finally:
             layer.testTearDown()
 
 
-def bench(size, seed):
+def bench(size, seed, quick=False):
     from mailman.app.lifecycle import create_list
     from mailman.config import config
     from mailman.interfaces.usermanager import IUserManager
@@ -314,10 +314,15 @@ def bench(size, seed):
     print('gate decisions checked: {} x 2, mismatches: {}'.format(
         len(corpus), len(mismatches) + len(grace_mismatches)))
     ratio = result['ALL backscatter']['ratio']
-    ok = (not mismatches and not grace_mismatches and backscatter_parsed == 0
-          and grace_parsed == 0 and ratio >= MIN_RATIO)
-    print('RESULT {}: backscatter {:.1f}x faster than stock (need >= {}x)'
-          .format('PASS' if ok else 'FAIL', ratio, MIN_RATIO))
+    correct = (not mismatches and not grace_mismatches
+               and backscatter_parsed == 0 and grace_parsed == 0)
+    fast = ratio >= MIN_RATIO
+    ok = correct and (fast or quick)
+    print('RESULT {}: backscatter {:.1f}x faster than stock (need >= {}x{})'
+          .format('PASS' if correct and fast else 'FAIL', ratio, MIN_RATIO,
+                  '' if fast or not quick else
+                  '; a --quick run on a busy machine is too short to '
+                  'enforce it: run the full benchmark'))
     print(json.dumps(dict(bench='bounces', size=size, seed=seed,
                           results=result,
                           backscatter_parsed=backscatter_parsed + grace_parsed,

@@ -208,7 +208,7 @@ class GatedBounceRunner(BounceRunner):
                 config.mta.verp_delimiter)
         if envelope is None or envelope.tag is None:
             return self._untagged(mlist, msg, rcpt, envelope)
-        pol = policy(mlist)
+        pol = policy()          # tag lifetime is site-wide: no list lookup
         check = check_tag(read_ring(config.VAR_DIR), envelope.tag,
                           mlist.list_id, envelope.rest, day_number(),
                           pol.tag_lifetime)
