@@ -76,6 +76,25 @@ MODERATOR = (
 PIPELINE_REJECT = Target('mailman.core.pipelines', '', 'bounce_message',
                          ('mlist', 'msg', 'error'))
 TARGETS = (RUNNER, SEND, PIPELINE_REJECT) + MODERATOR
+# Not wrapped, but relied upon: mta/deliver.py calls Mailman's deliver()
+# with its two delivery agents swapped for tagging subclasses, which works
+# only while deliver() looks them up as module globals at call time.
+OUTGOING = Target('mailman.mta.deliver', '', 'deliver',
+                  ('mlist', 'msg', 'msgdata'))
+OUTGOING_AGENTS = ('Deliver', 'BulkDelivery')
+
+
+def check_outgoing():
+    """Raise PatchTargetError unless the agent swap can still work."""
+    original = OUTGOING.check()
+    module = OUTGOING.container()
+    for name in OUTGOING_AGENTS:
+        if not isinstance(getattr(module, name, None), type):
+            raise PatchTargetError('{}.{} not found'.format(
+                OUTGOING.module, name))
+        if name not in original.__code__.co_names:
+            raise PatchTargetError('{} no longer looks up {} at call '
+                                   'time'.format(OUTGOING, name))
 
 
 def _process_one_file_wrapper(original):
@@ -215,6 +234,8 @@ def install(config):
     """Install everything; logs what was changed.  Raises PatchTargetError."""
     for target in TARGETS:
         target.check()
+    if get_settings().bounces_enabled:
+        check_outgoing()
     wrapped = install_wrappers()
     replaced = install_components(config)
     if wrapped or replaced:

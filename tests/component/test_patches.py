@@ -4,6 +4,10 @@ If a Mailman upgrade moves or changes one of them, these tests fail loudly
 instead of the protection silently disappearing.
 """
 
+import pytest
+
+from unittest import mock
+
 from mailman.config import config
 from mailman_antibackscatter import patches
 from mailman_antibackscatter.chains.owner import AuthenticatedOwnerChain
@@ -16,6 +20,21 @@ from mailman_antibackscatter.rules.moderation import (
 def test_every_target_has_the_expected_signature(mailman):
     for target in patches.TARGETS:
         target.check()          # raises PatchTargetError if moved/changed
+
+
+def test_outgoing_agent_swap_still_possible(mailman):
+    patches.check_outgoing()
+
+
+def test_outgoing_check_fails_when_deliver_stops_naming_the_agents(mailman):
+    from mailman.mta import deliver as stock
+    original = stock.deliver
+
+    def deliver(mlist, msg, msgdata):
+        return original(mlist, msg, msgdata)
+    with mock.patch.object(stock, 'deliver', deliver):
+        with pytest.raises(patches.PatchTargetError, match='looks up'):
+            patches.check_outgoing()
 
 
 def test_every_target_is_wrapped_once_the_plugin_runs(mailman):

@@ -348,3 +348,43 @@ def test_key_rotation_keeps_old_tags_valid(world, lists):
         world.dsn(to=old.mail_from, failed=ANNE, original=old.data),
         rcpt_to=old.mail_from)
     wait_score(mm, PLIST, ANNE, 1)
+
+
+def test_roll_out_grace_period_saves_untagged_bounces_of_mail_really_sent(
+        world, lists):
+    """During the grace period (fresh site: 7 days), an untagged report
+    counts only if it quotes a Message-ID the list sent to the address it
+    names: a bounce of mail that left before the MTA saw tagged senders."""
+    mm = lists
+    glist = list_address('bncg')
+    mm.create_list(glist)
+    mm.add_member(glist, OWNER, role='owner')
+    for member in (ANNE, CAROL):
+        mm.add_member(glist, member)
+    subject = 'grace post {}'.format(secrets.token_hex(3))
+    post(world, glist, subject)
+    to_carol = delivery_to(world, CAROL, subject)
+    untagged = 'bncg-bounces@' + DOMAIN
+    owner_before = len(world.sent_to(OWNER))
+    # Quotes a Message-ID the list sent, but not to the address it names.
+    world.deliver_report(
+        world.dsn(to=untagged, failed='stranger@example.org',
+                  original=to_carol.data),
+        rcpt_to=untagged, client=SPAMMER)
+    # Names Carol, but quotes a message the list never sent.
+    world.deliver_report(
+        world.dsn(to=untagged, failed=CAROL,
+                  original='Message-ID: <never-sent-{}@x>\n'.format(
+                      secrets.token_hex(4))),
+        rcpt_to=untagged, client=SPAMMER)
+    # Carol's MX bounces the copy it really got, to the old, untagged path.
+    world.deliver_report(
+        world.dsn(to=untagged, failed=CAROL, original=to_carol.data),
+        rcpt_to=untagged)
+    wait_score(mm, glist, CAROL, 1)
+    found = counters(mm, glist, bounce_grace_accepted=1,
+                     bounce_backscatter_dropped=2)
+    assert found.get('bounce-grace-accepted') == 1
+    assert found.get('bounce-backscatter-dropped') == 2
+    assert mm.bounce_score(glist, ANNE) == 0
+    assert len(world.sent_to(OWNER)) == owner_before
