@@ -55,9 +55,17 @@ def core(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def forged_post(core):
-    """A post forged in victim.example's name: held, its notice suppressed."""
+    """A post forged in victim.example's name: held, its notice suppressed;
+    and a bounce of spam that forged the list's address: dropped."""
     message_id = core.send(sender='ceo@victim.example', to=LIST,
                            client=SPAMMER, subject='Forged invoice')
+    bounces = LIST.replace('@', '-bounces@', 1)
+    core.deliver_report(
+        core.dsn(to=bounces, failed='someone@victim.example',
+                 original='From: {}\nSubject: cheap pills\n'
+                          'Message-ID: <spam-1@spammer.example>\n'.format(
+                              LIST)),
+        rcpt_to=bounces, client=SPAMMER)
     core.mailman.wait_idle()
     return message_id
 
