@@ -5,10 +5,15 @@ Everything runs on 127.0.0.1: a DNS server with the senders' SPF, DKIM and
 DMARC records, an SMTP sink standing in for the outgoing MTA, and Mailman 3
 (master, runners, REST, LMTP) on SQLite in a directory of its own.  Mail is
 delivered over LMTP the way Postfix delivers it.
+
+After that mail, delivery reports go to the list's -bounces address: forged
+reports naming members, backscatter of spam the list never sent, and one
+genuine bounce of a real delivery.
 """
 
 import argparse
 import re
+import secrets
 import shutil
 import sys
 import time
@@ -58,6 +63,14 @@ SAMPLES = [
     ]
 
 
+# Members that forged delivery reports name, one each: stock Mailman counts
+# at most one bounce per member and day, so each report gets its own member.
+BOUNCE_VICTIMS = ('kate@example.org', 'liam@example.org', 'mia@example.org')
+# The member whose real delivery bounces.
+BOUNCING_MEMBER = 'member2@example.org'
+VICTIM_MX = ('198.51.100.25', 'mx.victim.example')
+
+
 def prepare(world):
     mm = world.mailman
     mm.create_list(list_address('demo'), admin_immed_notify=True,
@@ -68,6 +81,8 @@ def prepare(world):
         mm.add_member(list_address(name), 'owner@example.org', role='owner')
     mm.add_member(list_address('demo'), 'anne@example.org')
     mm.add_member(list_address('demo'), 'member2@example.org')
+    for victim in BOUNCE_VICTIMS:
+        mm.add_member(list_address('demo'), victim)
 
 
 def run(world, samples):
@@ -153,6 +168,136 @@ def report(title, world, samples, ids, plugin):
     return forged_answers, forged_distributed, forged_to_owners
 
 
+@dataclass
+class Report:
+    what: str
+    kind: str               # 'forged', 'backscatter' or 'genuine'
+    rcpt_to: str            # the envelope recipient at -bounces
+    raw: bytes
+    message_id: str
+    member: str = None      # the member it names (forged, genuine)
+    spam_id: str = None     # the spam it is about (backscatter)
+
+
+def report_id(label):
+    return '<{}-{}@mx.demo.example>'.format(label, secrets.token_hex(6))
+
+
+def bounce_reports(world, ids):
+    """The reports for demo-bounces: forged, backscatter, one genuine."""
+    demo = list_address('demo')
+    domain = demo.split('@')[1]
+    bounces = list_address('demo-bounces')
+    reports = []
+    # Forged DSNs naming members, quoting a post the list never sent.
+    # The made-up tag has the plugin's shape (kind, key id, day, MAC).
+    day = int(time.time() // 86400) % 1000
+    made_up = 'l0{:03d}{}'.format(day, secrets.token_hex(8))
+    kate, liam, mia = BOUNCE_VICTIMS
+    for what, rcpt, member in (
+            ('untagged', bounces, kate),
+            ('stock VERP', 'demo-bounces+{}@{}'.format(
+                liam.replace('@', '='), domain), liam),
+            ('made-up tag', 'demo-bounces+{}@{}'.format(made_up, domain),
+             mia)):
+        mid = report_id('forged')
+        original = ('From: anne@example.org\nTo: {}\nSubject: hello\n'
+                    'Message-ID: <never-sent-{}@example.org>\n').format(
+                        demo, secrets.token_hex(4))
+        reports.append(Report(
+            'forged DSN, {}, naming {}'.format(what, member), 'forged', rcpt,
+            world.dsn(to=rcpt, failed=member, original=original,
+                      message_id=mid), mid, member=member))
+    # Backscatter: a victim's content filter rejects spam that forged the
+    # list's address, in a format no bounce parser knows.
+    spam_id = '<spam-{}@{}>'.format(secrets.token_hex(6), domain)
+    spam = ('From: {}\nTo: someone@victim.example\nSubject: cheap pills\n'
+            'Message-ID: {}\n\nBuy now.\n').format(demo, spam_id)
+    mid = report_id('backscatter')
+    reports.append(Report(
+        'backscatter: "blocked as spam" notice about spam the list never '
+        'sent', 'backscatter', bounces,
+        world.filter_notice(to=bounces, original=spam, message_id=mid), mid,
+        spam_id=spam_id))
+    # Genuine: the member's MX bounces a real copy of Anne's post, to the
+    # exact envelope sender the outgoing MTA saw.
+    post = ids[next(i for i, sample in enumerate(SAMPLES)
+                    if sample.what == 'member post')]
+    delivery = world.sink.wait_for(
+        lambda d: d.sent_to(BOUNCING_MEMBER) and post.encode() in d.data,
+        timeout=30)
+    mid = report_id('genuine')
+    reports.append(Report(
+        'genuine DSN of a real delivery to {}'.format(BOUNCING_MEMBER),
+        'genuine', delivery.mail_from,
+        world.dsn(to=delivery.mail_from, failed=BOUNCING_MEMBER,
+                  original=delivery.data, message_id=mid),
+        mid, member=BOUNCING_MEMBER))
+    return reports
+
+
+def run_bounces(world, reports, timeout=20):
+    """Deliver *reports*; return {member: (score before, score after)}."""
+    mm, demo = world.mailman, list_address('demo')
+    members = [r.member for r in reports if r.member]
+    before = {m: mm.bounce_score(demo, m) for m in members}
+    for report in reports:
+        world.deliver_report(
+            report.raw, rcpt_to=report.rcpt_to,
+            client={'forged': SPAMMER, 'backscatter': VICTIM_MX}.get(
+                report.kind, AUTHENTIC_MX))
+    # Scores move in the bounces runner's periodic step.  The genuine
+    # report comes last, so once it is scored the others have been through
+    # the runner too; give up after *timeout* if it never is.
+    mm.wait_idle(timeout=60)
+    deadline = time.monotonic() + timeout
+    while (mm.bounce_score(demo, BOUNCING_MEMBER) <= before[BOUNCING_MEMBER]
+           and time.monotonic() < deadline):
+        time.sleep(0.25)
+    mm.wait_idle(timeout=60)
+    return {m: (before[m], mm.bounce_score(demo, m)) for m in members}
+
+
+def report_bounces(world, reports, scores, plugin):
+    log_text = world.mailman.log('antibackscatter') if plugin else ''
+    _, decisions = decisions_by_message(log_text)
+    owners = world.sent_to('owner@example.org')
+    print()
+    print('Delivery reports to {}'.format(list_address('demo-bounces')))
+    forged_scored = forwarded = 0
+    genuine = False
+    for number, report in enumerate(reports, len(SAMPLES) + 1):
+        print('{:>2}. {:<6} {}'.format(
+            number, {'forged': 'FORGED', 'backscatter': 'SPAM',
+                     'genuine': 'real'}[report.kind], report.what))
+        print('      RCPT TO:<{}>'.format(report.rcpt_to))
+        if plugin:
+            print('      plugin: {}'.format(
+                ', '.join(decisions.get(report.message_id, []))
+                or 'nothing logged'))
+        if report.member:
+            old, new = scores[report.member]
+            raised = new > old
+            print('      bounce score of {}: {} -> {}{}'.format(
+                report.member, old, new, ' (raised)' if raised else ''))
+            forged_scored += raised and report.kind == 'forged'
+            genuine |= raised and report.kind == 'genuine'
+        copies = sum(1 for d in owners
+                     if report.message_id.encode() in d.data
+                     or (report.spam_id and report.spam_id.encode() in d.data))
+        forwarded += bool(copies) and report.kind == 'backscatter'
+        print('      forwarded to the list owners: {}'.format(
+            '{} time(s), spam attached'.format(copies) if copies else 'no'))
+    print()
+    print('Forged reports that raised a member\'s bounce score: {}'.format(
+        forged_scored))
+    print('Backscatter forwarded to the list owners:           {}'.format(
+        forwarded))
+    print('Genuine bounce recognized:                          {}'.format(
+        'yes' if genuine else 'NO'))
+    return forged_scored, forwarded, genuine
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--dir', default='demo-output',
@@ -167,7 +312,7 @@ def main(argv=None):
     modes = [('with', True)]
     if not args.no_compare:
         modes.insert(0, ('without', False))
-    results = {}
+    results, bounce_results = {}, {}
     for name, plugin in modes:
         print('Starting Mailman {} the plugin in {} ...'.format(
             name, root / name), flush=True)
@@ -178,12 +323,28 @@ def main(argv=None):
                 'Stock Mailman 3.3.10 (no plugin)' if not plugin else
                 'Mailman 3.3.10 with mailman-antibackscatter',
                 world, SAMPLES, ids, plugin)
+            reports = bounce_reports(world, ids)
+            scores = run_bounces(world, reports)
+            bounce_results[name] = report_bounces(
+                world, reports, scores, plugin)
     print()
     if 'without' in results:
         print('Backscatter to forged addresses: {} without the plugin, {} '
               'with it.'.format(results['without'][0], results['with'][0]))
+        print('Forged bounce reports that raised a member\'s bounce score: '
+              '{} without the plugin, {} with it.'.format(
+                  bounce_results['without'][0], bounce_results['with'][0]))
+        print('Backscatter forwarded to the list owners: {} without the '
+              'plugin, {} with it.'.format(
+                  bounce_results['without'][1], bounce_results['with'][1]))
+    print('Genuine bounce recognized: {}.'.format(', '.join(
+        '{} {}'.format('yes' if found[2] else 'NO', name + ' the plugin'
+                       if name == 'without' else 'with it')
+        for name, found in bounce_results.items())))
     print('Logs: {}/with/mailman/var/logs/antibackscatter.log'.format(root))
-    return 0 if results['with'] == (0, 0, 0) else 1
+    clean = (results['with'] == (0, 0, 0)
+             and bounce_results['with'] == (0, 0, True))
+    return 0 if clean else 1
 
 
 if __name__ == '__main__':

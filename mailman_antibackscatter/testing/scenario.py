@@ -247,6 +247,36 @@ class World:
                 original=original.replace('\r\n', '\n'))
         return text.replace('\n', '\r\n').encode('utf-8')
 
+    def filter_notice(self, *, to, original, message_id=None,
+                      reporting_mta='mail.victim.example'):
+        """A content filter's free-form "blocked as spam" notice.
+
+        No DSN part and no failed address in any format flufl.bounce knows:
+        the kind of backscatter stock Mailman forwards to the owners.
+        *original* (bytes/str) is attached as message/rfc822.
+        """
+        number = next(self._ids)
+        if isinstance(original, bytes):
+            original = original.decode('utf-8', 'replace')
+        text = (
+            'From: postmaster@{mta}\n'
+            'To: {to}\n'
+            'Subject: Message blocked: spam detected\n'
+            'Date: {date}\n'
+            'Message-ID: {mid}\n'
+            'MIME-Version: 1.0\n'
+            'Content-Type: multipart/mixed; boundary="notice-{n}"\n\n'
+            '--notice-{n}\nContent-Type: text/plain\n\n'
+            'Our content filter classified the attached message as spam\n'
+            'and did not deliver it. Please do not reply.\n\n'
+            '--notice-{n}\nContent-Type: message/rfc822\n\n'
+            '{original}\n--notice-{n}--\n').format(
+                mta=reporting_mta, to=to, date=email.utils.formatdate(),
+                mid=message_id or '<notice-{}-{}@{}>'.format(
+                    number, int(time.time() * 1000), reporting_mta),
+                n=number, original=original.replace('\r\n', '\n'))
+        return text.replace('\n', '\r\n').encode('utf-8')
+
     def deliver_report(self, raw, *, rcpt_to, client=AUTHENTIC_MX):
         """Deliver a report as an MTA does: null envelope sender."""
         return self.deliver(raw, mail_from='', rcpt_to=rcpt_to,
