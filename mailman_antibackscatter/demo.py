@@ -236,7 +236,7 @@ def bounce_reports(world, ids):
     return reports
 
 
-def run_bounces(world, reports, timeout=20):
+def run_bounces(world, reports, timeout=60):
     """Deliver *reports*; return {member: (score before, score after)}."""
     mm, demo = world.mailman, list_address('demo')
     members = [r.member for r in reports if r.member]
