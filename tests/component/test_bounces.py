@@ -412,3 +412,35 @@ def test_unparseable_dsn_is_unrecognized_not_an_autoreply(mlist):
         Message)
     run_gate(mlist, report, sender_for(mlist, [ANNE]))
     assert counted(mlist) == {'bounce-unrecognized': 1}
+
+
+def test_broken_key_file_never_stops_delivery(mlist, caplog):
+    """deliver() itself (not only the agents) goes on without the keys:
+    the grace-period record must not raise either."""
+    import os
+    from mailman_antibackscatter.mta.deliver import deliver
+    from mailman_antibackscatter.seal import key_path, read_ring
+    read_ring(config.VAR_DIR)
+    path = key_path(config.VAR_DIR)
+    with open(path) as stream:
+        saved = stream.read()
+    msg = Message()
+    msg['Message-ID'] = '<broken-keys@example.com>'
+    msg['Subject'] = 'hi'
+    msg.set_payload('hello\n')
+    sent = []
+    try:
+        with open(path, 'w') as stream:
+            stream.write('tag zz not-hex 1\n')
+        with mock.patch('mailman.mta.connection.Connection.sendmail',
+                        lambda self, sender, rcpts, text: sent.append(
+                            sender) or {}), \
+                caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+            deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
+    finally:
+        with open(path, 'w') as stream:
+            stream.write(saved)
+        os.utime(path)
+    assert sent and all(s.startswith('test-bounces') for s in sent)
+    assert 'NOT SIGNING' in caplog.text
+    assert 'not-hex' not in caplog.text
