@@ -132,18 +132,20 @@ def record_sent(message_id, recipients, list_id):
 
     One more row binds it to the list (SENT_BINDING), so the gate can tell
     cheaply, before parsing a report, whether a quoted Message-ID is one the
-    list sent at all.  Never lets a database problem stop delivery: logged
-    and skipped.
+    list sent at all.  Never lets a database or key file problem stop
+    delivery: logged and skipped.
     """
     global _inserted
     if not message_id or not recipients:
         return
-    pol = policy()
-    if not grace_active(pol):
-        return
     from mailman_antibackscatter.model import SentMessage
     day = now().date()
     try:
+        # grace_active reads the key file: a broken one must not stop
+        # delivery either (sign_sender logs it and sends untagged).
+        pol = policy()
+        if not grace_active(pol):
+            return
         rows = [dict(digest=sent_hash(message_id, r), day=day)
                 for r in recipients]
         rows.append(dict(digest=sent_hash(message_id, SENT_BINDING + list_id),
