@@ -444,3 +444,22 @@ def test_broken_key_file_never_stops_delivery(mlist, caplog):
     assert sent and all(s.startswith('test-bounces') for s in sent)
     assert 'NOT SIGNING' in caplog.text
     assert 'not-hex' not in caplog.text
+
+
+def test_bounces_report_counts_summarized_unrecognized_reports(mlist):
+    """`mailman antibackscatter bounces`: every bounce reason has a column."""
+    from click.testing import CliRunner
+    from mailman_antibackscatter.commands.cli_antibackscatter import (
+        BOUNCE_COLUMNS, antibackscatter)
+    reasons = decisions._GENUINE_BOUNCES | {
+        'bounce-backscatter-dropped', 'bounce-forged-dropped'}
+    decisions.count(mlist.list_id, 'bounce-unrecognized', 1)
+    decisions.count(mlist.list_id, 'bounce-unrecognized-summarized', 2)
+    config.db.commit()
+    result = CliRunner().invoke(antibackscatter, ['bounces', mlist.list_id])
+    assert result.exit_code == 0, result.output
+    header, row = result.output.splitlines()[:2]
+    column = header.split().index('unrecognized')
+    assert row.split()[column] == '3'
+    columned = {r for _, names in BOUNCE_COLUMNS for r in names}
+    assert not set(reasons) - columned
