@@ -264,7 +264,8 @@ def notify_owners(list_id, dry_run, force):
 BOUNCE_COLUMNS = (
     ('genuine', ('bounce-genuine', 'bounce-grace-accepted', 'bounce-probe')),
     ('temporary', ('bounce-temporary', 'bounce-autoreply')),
-    ('unrecognized', ('bounce-unrecognized',)),
+    ('unrecognized', ('bounce-unrecognized',
+                      'bounce-unrecognized-summarized')),
     ('backscatter dropped', ('bounce-backscatter-dropped',)),
     ('forged dropped', ('bounce-forged-dropped',)),
     )
