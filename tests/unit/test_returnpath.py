@@ -156,3 +156,46 @@ def test_key_ids_cycle_and_skip_live_ones():
         add_key(ring, DAY + 36, 100)
     ring = add_key(ring, DAY + 200, 100)
     assert [k.retired is None for k in ring.keys].count(True) == 1
+
+
+def test_no_secret_in_key_file_errors_or_reprs(ring):
+    """A misplaced secret in a number column, or a ring shown in a
+    traceback or debugger, must not reveal any key."""
+    secret = ring.current.secret.hex()
+    for text in ('tag 0 {} {}\n'.format(secret, secret),
+                 'grace-start {}\n'.format(secret),
+                 'smtp-log-imported {}\n'.format(secret)):
+        with pytest.raises(KeyFileError) as info:
+            parse_keyfile(text)
+        assert secret not in str(info.value)
+        assert secret[:16] not in str(info.value)
+    full = KeyRing(keys=ring.keys, seal='cd' * 32)
+    for shown in (repr(full), str(full), repr(ring.current)):
+        assert secret not in shown and 'cd' * 32 not in shown
+        assert repr(ring.current.secret) not in shown
+
+
+def test_a_tag_is_not_valid_again_a_thousand_days_later(ring):
+    """The day field is 3 digits (mod 1000): a tag kept for 1000 days must
+    not come back to life, even if the admin never rotated the key."""
+    from dataclasses import replace
+    from mailman_antibackscatter.seal import _rotate_if_old
+    tag = make_tag(ring.current, 'v', LIST, 'anne=example.org', DAY)
+    assert check_tag(ring, tag, LIST, 'anne=example.org', DAY, LIFE).ok
+    for later in (DAY + 1000, DAY + 1001, DAY + 2000):
+        check = check_tag(ring, tag, LIST, 'anne=example.org', later, LIFE)
+        assert not check.ok, later
+    # Mail keeps being signed: a key is rotated before it is that old, and
+    # the new key's fresh tags verify.
+    old = replace(ring)
+    today = ring.current.created + returnpath.MAX_KEY_AGE - LIFE
+    rotated = _rotate_if_old(old, today, LIFE)
+    assert rotated.current.kid != ring.current.kid
+    fresh = make_tag(rotated.current, 'v', LIST, 'anne=example.org', today)
+    assert check_tag(rotated, fresh, LIST, 'anne=example.org', today,
+                     LIFE).ok
+    # The retired key's last tags stay valid for the whole lifetime.
+    last = make_tag(ring.current, 'v', LIST, 'anne=example.org', today - 1)
+    assert check_tag(rotated, last, LIST, 'anne=example.org',
+                     today - 1 + LIFE, LIFE).ok
+    assert _rotate_if_old(rotated, today, LIFE) is rotated
