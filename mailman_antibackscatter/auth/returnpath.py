@@ -48,7 +48,7 @@ class KeyFileError(ValueError):
 @dataclass(frozen=True)
 class TagKey:
     kid: str
-    secret: bytes
+    secret: bytes = field(repr=False)       # never in a traceback
     created: int                 # day number (days since 1970)
     retired: int = None          # day number it stopped signing, or None
 
@@ -59,7 +59,7 @@ class KeyRing:
 
     keys: tuple = ()
     grace_start: int = None      # day the plugin first signed, for roll-out
-    seal: str = None             # the verdict seal key line (see seal.py)
+    seal: str = field(default=None, repr=False)   # verdict seal key (seal.py)
     imported: int = None         # day Mailman's smtp.log was read (roll-out)
     _by_kid: dict = field(default=None, compare=False, repr=False)
 
@@ -185,6 +185,13 @@ def tag_local(bounces_local, tag, rest, delimiter='+'):
 #   smtp-log-imported <day>
 # '#' starts a comment.  Day numbers are days since 1970-01-01 (UTC).
 
+def _day(word):
+    """A day number; int()'s own error would quote the word (a secret?)."""
+    if not (word.isascii() and word.isdigit()) or len(word) > 7:
+        raise ValueError('bad day number')
+    return int(word)
+
+
 def parse_keyfile(text):
     keys, seal, grace, imported = [], None, None, None
     for number, line in enumerate(text.splitlines(), 1):
@@ -197,12 +204,12 @@ def parse_keyfile(text):
                 if kid not in KEY_IDS or len(kid) != 1 or len(secret) < 16:
                     raise ValueError('bad key id or short secret')
                 keys.append(TagKey(
-                    kid, secret, int(words[3]),
-                    int(words[4]) if len(words) == 5 else None))
+                    kid, secret, _day(words[3]),
+                    _day(words[4]) if len(words) == 5 else None))
             elif words[0] == 'grace-start' and len(words) == 2:
-                grace = int(words[1])
+                grace = _day(words[1])
             elif words[0] == 'smtp-log-imported' and len(words) == 2:
-                imported = int(words[1])
+                imported = _day(words[1])
             elif len(words) == 1 and seal is None:
                 bytes.fromhex(words[0])
                 seal = words[0]
