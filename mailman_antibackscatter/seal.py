@@ -24,7 +24,7 @@ import logging
 import os
 
 from mailman_antibackscatter.auth.returnpath import (
-    KeyRing, add_key, format_keyfile, parse_keyfile)
+    KeyRing, add_key, format_keyfile, parse_keyfile, rotation_due)
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -98,15 +98,27 @@ def read_ring(var_dir):
     return ring
 
 
+def _rotate_if_old(ring, today, lifetime):
+    """*ring*, or a new one whose signing key is young enough that the day
+    field of its tags stays unambiguous (returnpath.MAX_KEY_AGE)."""
+    if not rotation_due(ring, today, lifetime):
+        return ring
+    log.info('rotated the return-path tag keys: key %s is %d days old; it '
+             'keeps verifying for %d days', ring.current.kid,
+             today - ring.current.created, lifetime)
+    return add_key(ring, today, lifetime)
+
+
 def signing_ring(var_dir, today, lifetime):
-    """The ring with a signing tag key, generating the first one if needed."""
+    """The ring with a signing tag key, generating the first one if needed
+    and rotating one that has been signing for almost 1000 days."""
     ring = read_ring(var_dir)
-    if ring.current is not None:
+    if ring.current is not None and not rotation_due(ring, today, lifetime):
         return ring
 
     def first_key(ring):
         if ring.current is not None:
-            return ring
+            return _rotate_if_old(ring, today, lifetime)
         log.info('generated the first return-path tag key')
         return add_key(ring, today, lifetime)
     return update_ring(var_dir, first_key)

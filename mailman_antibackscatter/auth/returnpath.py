@@ -36,6 +36,11 @@ MAC_HEX = 16
 DAY_MODULO = 1000
 # A tag made "tomorrow" is still accepted: clocks of the runners may differ.
 CLOCK_SKEW_DAYS = 1
+# The day field wraps every DAY_MODULO days, so one key may only ever cover
+# a shorter span: then a day field names a single day and a tag cannot come
+# back to life 1000 days later.  A key older than this stops verifying;
+# seal.signing_ring retires a signing key well before (see rotation_due).
+MAX_KEY_AGE = DAY_MODULO - 2 * CLOCK_SKEW_DAYS - 1
 MAX_BINDING = 320       # longer VERP parts are hostile: an address is < 320
 _TAG = re.compile(r'\A([lvp])([0-9a-z])([0-9]{3})([0-9a-f]{16})\Z')
 KEY_IDS = '0123456789abcdefghijklmnopqrstuvwxyz'
@@ -80,6 +85,8 @@ class KeyRing:
         if key is None:
             return None
         if key.retired is not None and today - key.retired > lifetime:
+            return None
+        if today - key.created > MAX_KEY_AGE:
             return None
         return key
 
@@ -239,6 +246,14 @@ def format_keyfile(ring):
     if ring.imported is not None:
         lines.append('smtp-log-imported {}'.format(ring.imported))
     return '\n'.join(lines) + '\n'
+
+
+def rotation_due(ring, today, lifetime):
+    """Must the signing key be replaced so its tags expire before the key
+    itself gets too old to verify them (MAX_KEY_AGE)?"""
+    key = ring.current
+    return key is not None and (
+        today - key.created >= MAX_KEY_AGE - lifetime - 2 * CLOCK_SKEW_DAYS)
 
 
 def add_key(ring, today, lifetime):

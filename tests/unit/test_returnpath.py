@@ -199,3 +199,13 @@ def test_a_tag_is_not_valid_again_a_thousand_days_later(ring):
     assert check_tag(rotated, last, LIST, 'anne=example.org',
                      today - 1 + LIFE, LIFE).ok
     assert _rotate_if_old(rotated, today, LIFE) is rotated
+
+
+def test_signing_ring_rotates_an_old_key_in_the_key_file(tmp_path):
+    from mailman_antibackscatter import seal
+    first = seal.signing_ring(str(tmp_path), DAY, LIFE).current
+    assert seal.signing_ring(str(tmp_path), DAY + 900, LIFE).current == first
+    later = DAY + returnpath.MAX_KEY_AGE - LIFE
+    ring = seal.signing_ring(str(tmp_path), later, LIFE)
+    assert ring.current.kid != first.kid and ring.current.created == later
+    assert seal.read_ring(str(tmp_path)) == ring
