@@ -463,3 +463,18 @@ def test_bounces_report_counts_summarized_unrecognized_reports(mlist):
     assert row.split()[column] == '3'
     columned = {r for _, names in BOUNCE_COLUMNS for r in names}
     assert not set(reasons) - columned
+
+
+def test_pruning_during_delivery_flushes_nothing_of_mailmans(mlist):
+    """record_sent prunes inside its savepoint (model.savepoint): only Core
+    statements there, so Mailman's pending ORM changes are not flushed into
+    a savepoint the plugin may roll back."""
+    from mailman.model.bounce import BounceEvent
+    from mailman.interfaces.bounce import BounceContext
+    pending = BounceEvent(mlist.list_id, ANNE, Message(),
+                          BounceContext.normal)
+    config.db.store.add(pending)
+    with mock.patch.object(bounces, '_inserted', bounces.PRUNE_EVERY):
+        bounces.record_sent('<prune@example.com>', [ANNE], mlist.list_id)
+    assert pending in config.db.store.new
+    assert bounces.was_sent(['<prune@example.com>'], ANNE)
