@@ -155,29 +155,33 @@ def record_sent(message_id, recipients, list_id):
             _inserted += len(rows)
             if _inserted >= PRUNE_EVERY:
                 _inserted = 0
-                prune_sent(pol)
+                prune_sent(pol, connection)
     except Exception:
         log.exception('could not record sent message %s for the grace period',
                       message_id)
 
 
-def prune_sent(pol=None):
-    """Drop rows older than the grace period, then the oldest over the cap."""
+def prune_sent(pol=None, connection=None):
+    """Drop rows older than the grace period, then the oldest over the cap.
+
+    Core statements only, on *connection* (the savepoint's, during
+    delivery) or the session's: nothing of Mailman's is flushed.
+    """
+    from sqlalchemy import func, select
     from mailman_antibackscatter.model import SentMessage
     pol = pol or policy()
-    store = config.db.store
+    run = (connection or config.db.store.connection()).execute
     table = SentMessage.__table__
     keep_days = max(1, pol.grace_period.days) + pol.tag_lifetime
     cutoff = now().date() - timedelta(days=keep_days)
-    store.execute(table.delete().where(table.c.day < cutoff))
-    count = store.query(SentMessage).count()
+    run(table.delete().where(table.c.day < cutoff))
+    count = run(select(func.count()).select_from(table)).scalar()
     excess = count - pol.sent_record_max
     if excess > 0:
-        from sqlalchemy import select
         oldest = select(table.c.id).order_by(table.c.id).limit(excess)
         # A materialized list: MySQL refuses a LIMIT inside IN (subquery).
-        ids = [row[0] for row in store.execute(oldest)]
-        store.execute(table.delete().where(table.c.id.in_(ids)))
+        ids = [row[0] for row in run(oldest)]
+        run(table.delete().where(table.c.id.in_(ids)))
 
 
 def was_sent(message_ids, recipient):
