@@ -478,3 +478,36 @@ def test_pruning_during_delivery_flushes_nothing_of_mailmans(mlist):
         bounces.record_sent('<prune@example.com>', [ANNE], mlist.list_id)
     assert pending in config.db.store.new
     assert bounces.was_sent(['<prune@example.com>'], ANNE)
+
+
+def test_smtp_log_import_retried_after_a_database_failure(mlist):
+    """A failed first import must not leave the key file saying "done"
+    (then bounces of mail sent before the plugin are dropped for the whole
+    grace period): the runner tries again at its next idle moment."""
+    import os
+    from mailman_antibackscatter.seal import read_ring, update_ring
+    update_ring(config.VAR_DIR,
+                lambda ring: dataclasses.replace(ring, imported=None))
+    with open(os.path.join(config.LOG_DIR, 'smtp.log'), 'a') as log:
+        log.write('Nov 20 10:00:00 2026 (123) <before@example.com> smtp to '
+                  'test@example.com for 2 recips, completed in 0.1 '
+                  'seconds\n')
+    runner = make_testable_runner(GatedBounceRunner, 'bounces')
+    real_commit = config.db.commit
+    calls = []
+
+    def failing_commit():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError('database is locked')
+        real_commit()
+    with mock.patch('mailman.core.runner.Runner._snooze'), \
+            mock.patch.object(config.db, 'commit', failing_commit):
+        runner._snooze(0)
+        config.db.abort()
+        assert read_ring(config.VAR_DIR).imported is None
+        runner._snooze(0)
+    assert read_ring(config.VAR_DIR).imported is not None
+    run_gate(mlist, dsn(ANNE, quoted_id='<before@example.com>'),
+             'test-bounces@example.com')
+    assert events() == [(ANNE, 'normal')]
