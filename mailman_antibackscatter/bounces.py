@@ -248,6 +248,9 @@ def import_smtp_log_once(pol=None):
     path = os.path.join(config.LOG_DIR, 'smtp.log')
     added = import_smtp_log((path + '.1', path), list_ids,
                             pol.sent_record_max)
+    # The rows first: the key file may only say "imported" once they are
+    # stored, or a failed commit would skip the import for good.
+    config.db.commit()
     update_ring(config.VAR_DIR, lambda ring: dataclasses.replace(
         ring, imported=day_number()))
     log.info('grace period: recorded %d Message-IDs from %s', added, path)

@@ -172,8 +172,8 @@ class GatedBounceRunner(BounceRunner):
     def _idle_work(self):
         """Housekeeping in a transaction of its own, when the queue is empty."""
         if not self._imported:
+            import_smtp_log_once()          # commits its rows itself
             self._imported = True
-            import_smtp_log_once()
         if self._pending:
             self.flush_counters()
         if time.monotonic() - self._last_prune > PRUNE_INTERVAL:
