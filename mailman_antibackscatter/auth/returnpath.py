@@ -76,9 +76,6 @@ class KeyRing:
         active = [k for k in self.keys if k.retired is None]
         return active[-1] if active else None
 
-    def get(self, kid):
-        return self._by_kid.get(kid)
-
     def usable_for_verify(self, kid, today, lifetime):
         """The key *kid* if a tag under it may still be valid today."""
         key = self._by_kid.get(kid)
