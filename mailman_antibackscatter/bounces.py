@@ -141,11 +141,17 @@ def record_sent(message_id, recipients, list_id):
     from mailman_antibackscatter.model import SentMessage
     day = now().date()
     try:
-        # grace_active reads the key file: a broken one must not stop
-        # delivery either (sign_sender logs it and sends untagged).
         pol = policy()
-        if not grace_active(pol):
-            return
+        active = grace_active(pol)
+    except (KeyFileError, OSError) as error:
+        # grace_active reads the key file: a broken one must not stop
+        # delivery (sign_sender says so too, and sends untagged).
+        log.error('grace period: %s not recorded, cannot read the key file '
+                  '(%s)', message_id, error)
+        return
+    if not active:
+        return
+    try:
         rows = [dict(digest=sent_hash(message_id, r), day=day)
                 for r in recipients]
         rows.append(dict(digest=sent_hash(message_id, SENT_BINDING + list_id),
