@@ -430,18 +430,22 @@ def test_broken_key_file_never_stops_delivery(mlist, caplog):
     msg.set_payload('hello\n')
     sent = []
     try:
-        with open(path, 'w') as stream:
-            stream.write('tag zz not-hex 1\n')
-        with mock.patch('mailman.mta.connection.Connection.sendmail',
-                        lambda self, sender, rcpts, text: sent.append(
-                            sender) or {}), \
-                caplog.at_level('ERROR', logger='mailman.antibackscatter'):
-            deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
+        for broken in ('tag zz not-hex 1\n', 'grace-start \u00e9t\u00e9\n'):
+            with open(path, 'w', encoding='utf-8') as stream:
+                stream.write(broken)
+            with mock.patch('mailman.mta.connection.Connection.sendmail',
+                            lambda self, sender, rcpts, text: sent.append(
+                                sender) or {}), \
+                    caplog.at_level('ERROR',
+                                    logger='mailman.antibackscatter'):
+                deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
     finally:
         with open(path, 'w') as stream:
             stream.write(saved)
         os.utime(path)
-    assert sent and all(s.startswith('test-bounces') for s in sent)
+    assert len(sent) == 4
+    assert all(re.match(r'^test-bounces(\+\w+=example\.org)?@example\.com$',
+                        s) for s in sent), sent
     assert 'NOT SIGNING' in caplog.text
     assert 'not-hex' not in caplog.text
 
