@@ -143,7 +143,7 @@ def record_sent(message_id, recipients, list_id):
     try:
         pol = policy()
         active = grace_active(pol)
-    except (KeyFileError, OSError) as error:
+    except (OSError, ValueError) as error:      # KeyFileError, bad bytes
         # grace_active reads the key file: a broken one must not stop
         # delivery (sign_sender says so too, and sends untagged).
         log.error('grace period: %s not recorded, cannot read the key file '
