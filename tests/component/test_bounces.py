@@ -515,3 +515,30 @@ def test_smtp_log_import_retried_after_a_database_failure(mlist):
     run_gate(mlist, dsn(ANNE, quoted_id='<before@example.com>'),
              'test-bounces@example.com')
     assert events() == [(ANNE, 'normal')]
+
+
+def test_no_database_write_lock_held_during_smtp_delivery(mlist):
+    """On SQLite a write holds the whole database until Mailman commits:
+    the grace-period record written before delivery made every other
+    runner wait (and fail with "database is locked") for as long as the
+    SMTP transactions of a big list took.  It is written afterwards."""
+    from mailman_antibackscatter.model import SentMessage
+    from mailman_antibackscatter.mta.deliver import deliver
+    store = config.db.store
+    if store.get_bind().dialect.name != 'sqlite':
+        pytest.skip('SQLite locking')
+    store.commit()
+    msg = Message()
+    msg['Message-ID'] = '<locked@example.com>'
+    msg.set_payload('hello\n')
+    locked = []
+
+    def sendmail(self, sender, rcpts, text):
+        locked.append(store.connection().connection.dbapi_connection
+                      .in_transaction)
+        return {}
+    with mock.patch('mailman.mta.connection.Connection.sendmail', sendmail):
+        deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
+    assert locked == [False, False]
+    assert store.query(SentMessage).count() == 3
+    assert bounces.was_sent(['<locked@example.com>'], BOB)
