@@ -88,14 +88,21 @@ def deliver(mlist, msg, msgdata):
             and recipients and len(recipients) > 1):
         # Mailman's own switch for individual (VERP) delivery.
         msgdata['verp'] = True
-    if recipients and mlist is not None:
-        record_sent(msg.get('message-id'), recipients, mlist.list_id)
-    # deliver() names its agents at call time; the outgoing runner delivers
-    # one message at a time, and the lock keeps any other thread out.
-    with _agents_lock:
-        saved = stock.Deliver, stock.BulkDelivery
-        stock.Deliver, stock.BulkDelivery = TaggedDeliver, TaggedBulkDelivery
-        try:
-            return stock.deliver(mlist, msg, msgdata)
-        finally:
-            stock.Deliver, stock.BulkDelivery = saved
+    try:
+        # deliver() names its agents at call time; the outgoing runner
+        # delivers one message at a time, and the lock keeps any other
+        # thread out.
+        with _agents_lock:
+            saved = stock.Deliver, stock.BulkDelivery
+            stock.Deliver, stock.BulkDelivery = (TaggedDeliver,
+                                                 TaggedBulkDelivery)
+            try:
+                return stock.deliver(mlist, msg, msgdata)
+            finally:
+                stock.Deliver, stock.BulkDelivery = saved
+    finally:
+        # Recorded after the SMTP transactions (also when some recipients
+        # failed): on SQLite the write locks the whole database until
+        # Mailman commits, and a big list's delivery takes minutes.
+        if recipients and mlist is not None:
+            record_sent(msg.get('message-id'), recipients, mlist.list_id)
