@@ -547,3 +547,18 @@ def test_no_database_write_lock_held_during_smtp_delivery(mlist):
     assert locked == [False, False]
     assert store.query(SentMessage).count() == 6
     assert bounces.was_sent(['<locked-1@example.com>'], BOB)
+
+
+def test_grace_verp_report_with_a_temporary_failure_is_not_scored(mlist):
+    """The grace path follows the same rule as a tagged VERP report (and
+    Mailman): any temporary failure in it makes the report temporary."""
+    bounces.record_sent('<pre-verp@example.com>', [ANNE], mlist.list_id)
+    mixed = dsn(ANNE, quoted_id='<pre-verp@example.com>')
+    status = next(part for part in mixed.walk()
+                  if part.get_content_type() == 'message/delivery-status')
+    status.get_payload().append(email.message_from_string(
+        'Final-Recipient: rfc822; other@example.org\nAction: delayed\n'
+        'Status: 4.4.1\n'))
+    run_gate(mlist, mixed, 'test-bounces+anne=example.org@example.com')
+    assert events() == []
+    assert counted(mlist) == {'bounce-temporary': 1}
