@@ -323,6 +323,11 @@ class GatedBounceRunner(BounceRunner):
         # logged by Mailman as sent to the list the address belongs to.
         accepted = [a for a in candidates if is_recipient(mlist, a) and (
             logged or was_sent(message_ids, a))]
+        if accepted and '=' in sub and temporary:
+            # As for a tagged VERP report (and in Mailman): any temporary
+            # failure makes it temporary.
+            return self._record('bounce-temporary', mlist, msg, rcpt,
+                                'ignored', recipient=accepted[0])
         for address in accepted:
             self._processor.register(mlist, address, msg,
                                      BounceContext.normal)
