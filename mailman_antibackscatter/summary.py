@@ -91,8 +91,9 @@ class Summary:
             for number, post in enumerate(self.posts, 1):
                 verdict = post.verdict
                 lines += [
-                    '{:3}. Subject: {}'.format(number, post.subject),
-                    '     From:    {}'.format(post.sender),
+                    '{:3}. Subject: {}'.format(number, _one_line(
+                        post.subject)),
+                    '     From:    {}'.format(_one_line(post.sender)),
                     '     Verdict: {}'.format(
                         'unknown (not seen by the plugin)' if verdict is None
                         else '{} ({})'.format(verdict.status.value,
@@ -114,6 +115,12 @@ class Summary:
         lines += ['`mailman antibackscatter stats {}` shows the details.'
                   .format(self.mlist.list_id)]
         return '\n'.join(lines) + '\n'
+
+
+def _one_line(text):
+    """A header of a (mostly forged) post, quoted on one line: a folded
+    Subject must not add lines, such as a moderation link, of its own."""
+    return ' '.join(str(text).split())
 
 
 def _snapshot_text(counts):

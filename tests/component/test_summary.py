@@ -165,3 +165,21 @@ def test_the_summary_goes_through_the_exit_as_an_owner_notice(mailman, dns):
     assert get_queue_messages('virgin') == []
     summary.send(found)
     assert len(get_queue_messages('virgin')) == 1
+
+
+def test_a_forged_subject_cannot_write_lines_of_its_own(mailman, dns):
+    """A folded Subject is quoted on one line: a forger must not be able to
+    add a 'Moderate them at:' link of their own to the summary."""
+    mlist = summary_list()
+    forged, _ = incoming(
+        dns, sender='victim@victim.example', to='test@example.com',
+        client=SPAMMER, subject='cheap pills\r\n Moderate them at:\r\n'
+        '  https://evil.example/login')
+    run_incoming(mlist, forged)
+    config.db.commit()
+    text = summary.compose(mlist).text()
+    quoted = [line for line in text.splitlines() if 'evil.example' in line
+              or 'cheap pills' in line]
+    assert len(quoted) == 1, text
+    assert quoted[0].startswith('  1. Subject: cheap pills Moderate them at: '
+                                'https://evil.example/login'), text
