@@ -30,8 +30,12 @@ log = logging.getLogger('mailman.antibackscatter')
 SUMMARY_POLICIES = ('authenticated-only', 'summary')
 # Categories reported in the summary, with the words owners read.
 REPORTED = (
-    ('notices_suppressed', 'automatic messages not sent to unproven '
-                           'senders'),
+    # Replies withheld from unproven senders, and owner notices left to
+    # this summary by the list's owner_notices (for any sender under
+    # `summary`): see docs/site-admin.md#statistics.
+    ('notices_suppressed', 'automatic messages not sent (replies to '
+                           'unproven senders, owner notices left to this '
+                           'summary)'),
     ('posts_discarded', 'posts discarded quietly'),
     ('commands_ignored', 'email commands ignored'),
     ('bounces_dropped', 'bounces dropped (reports of mail the list never '
@@ -85,9 +89,16 @@ class Summary:
             self.mlist.fqdn_listname, since), '']
         url = self.moderation_url()
         if self.posts:
-            lines += ['These posts are held for moderation.  Their senders '
-                      'could not be proven,', 'so no immediate notice was '
-                      'sent.  The messages are not attached.', '']
+            if policy_for(self.mlist).owner_notices == 'summary':
+                lines += ['These posts are held for moderation.  The list '
+                          'sends its owners this', 'summary instead of '
+                          'immediate notices.  The messages are not '
+                          'attached.', '']
+            else:
+                lines += ['These posts are held for moderation.  Their '
+                          'senders could not be proven,', 'so no immediate '
+                          'notice was sent.  The messages are not '
+                          'attached.', '']
             for number, post in enumerate(self.posts, 1):
                 verdict = post.verdict
                 lines += [

@@ -183,3 +183,20 @@ def test_a_forged_subject_cannot_write_lines_of_its_own(mailman, dns):
     assert len(quoted) == 1, text
     assert quoted[0].startswith('  1. Subject: cheap pills Moderate them at: '
                                 'https://evil.example/login'), text
+
+
+def test_counts_do_not_call_a_proven_sender_unproven(mailman, dns):
+    """With `summary`, the owner notice of a proven sender's held post is
+    left to the summary too; the summary must not report it as a message
+    withheld from an unproven sender."""
+    mlist = summary_list('summary')
+    proven, _ = incoming(dns, sender='bob@example.org', sign=True,
+                         to='test@example.com', subject='proven post')
+    run_incoming(mlist, proven)
+    config.db.commit()
+    found = summary.compose(mlist)
+    assert [p.verdict.status.value for p in found.posts] == ['pass']
+    assert found.counts['notices_suppressed'] == 1
+    text = found.text()
+    assert 'not sent to unproven senders' not in text
+    assert 'could not be proven' not in text
