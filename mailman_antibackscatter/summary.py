@@ -232,14 +232,27 @@ def send(summary, moment=None):
 def notify_owners(mlists, *, dry_run=False, force=False):
     """Compose (and unless *dry_run*, send) due summaries.
 
-    Returns [(list_id, Summary or None)].  Also prunes old statistics.
+    Returns [(list_id, Summary, None, or the exception that list raised)].
+    Also prunes old statistics.  Each list is committed on its own: a list
+    whose summary fails is logged and skipped, and cannot undo what was
+    recorded for a summary already sent (which would then go out again on
+    every cron run).
     """
     results = []
     for mlist in mlists:
-        summary = compose(mlist, force=force)
-        results.append((mlist.list_id, summary))
-        if summary is not None and not dry_run:
-            send(summary)
+        list_id = mlist.list_id
+        try:
+            summary = compose(mlist, force=force)
+            if summary is not None and not dry_run:
+                send(summary)
+                config.db.commit()
+        except Exception as error:
+            log.exception('owner summary for %s failed; the other lists '
+                          'go on', list_id)
+            if not dry_run:
+                config.db.abort()
+            summary = error
+        results.append((list_id, summary))
     if not dry_run:
         from mailman_antibackscatter.runtime import get_settings
         decisions.prune(get_settings().statistics_retention)

@@ -200,3 +200,34 @@ def test_counts_do_not_call_a_proven_sender_unproven(mailman, dns):
     text = found.text()
     assert 'not sent to unproven senders' not in text
     assert 'could not be proven' not in text
+
+
+def test_one_failing_list_neither_blocks_nor_repeats_the_others(
+        mailman, dns, monkeypatch):
+    """notify-owners runs for every list from cron.  A list whose summary
+    cannot be made must not stop the others, nor undo what was recorded for
+    a list whose summary already went out (it would be sent again on every
+    run)."""
+    first = summary_list('summary')
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(first, forged)
+    broken = create_list('broken@example.com')
+    listsettings.update(broken, dict(owner_notices='summary'))
+    decisions.count(broken.list_id, 'bounce-backscatter-dropped', 2)
+    config.db.commit()
+    from mailman_antibackscatter import held
+    original = held.held_posts
+
+    def held_posts(mlist):
+        if mlist.list_id == broken.list_id:
+            raise RuntimeError('unreadable held post')
+        return original(mlist)
+    monkeypatch.setattr(held, 'held_posts', held_posts)
+    results = summary.notify_owners([first, broken])
+    assert results[0][1].posts
+    assert isinstance(results[1][1], RuntimeError)
+    assert len(get_queue_messages('virgin')) == 1
+    config.db.abort()              # what the CLI does when a list failed
+    assert summary.notify_owners([first], force=True)[0][1].empty
+    assert get_queue_messages('virgin') == []
