@@ -257,6 +257,9 @@ def _effective(list_id):
         except SettingError as error:
             log.error('list %s: stored %s %r is not valid (%s); using the '
                       'site default', list_id, key, text, error)
+    if not site.enabled:
+        # A list may switch the plugin off, never on against the site.
+        changes.pop('enabled', None)
     return dataclasses.replace(site, **changes) if changes else site
 
 
