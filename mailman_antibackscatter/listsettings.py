@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from mailman.config import config
-from mailman_antibackscatter.model import ListSetting
+from mailman_antibackscatter.model import ListSetting, savepoint
 from mailman_antibackscatter.runtime import get_settings
 from mailman_antibackscatter.settings import CHOICES, SettingError, convert
 from mailman_antibackscatter.trigger import current
@@ -182,11 +182,14 @@ def stored(list_id):
     """{key: text} of the overrides stored for *list_id*."""
     # A Core select on the session's connection: it never flushes (and so
     # never fails on) the runner's own pending changes, and costs a fraction
-    # of an ORM query; every message asks.
+    # of an ORM query; every message asks.  In a savepoint, so that a failed
+    # read (which policy_for survives) does not abort the runner's
+    # transaction on PostgreSQL.
     table = ListSetting.__table__
-    rows = config.db.store.connection().execute(
-        select(table.c.key, table.c.value).where(
-            table.c.list_id == list_id))
+    with savepoint(config.db.store) as connection:
+        rows = connection.execute(
+            select(table.c.key, table.c.value).where(
+                table.c.list_id == list_id)).all()
     return {key: value for key, value in rows}
 
 
@@ -254,6 +257,9 @@ def _effective(list_id):
         except SettingError as error:
             log.error('list %s: stored %s %r is not valid (%s); using the '
                       'site default', list_id, key, text, error)
+    if not site.enabled:
+        # A list may switch the plugin off, never on against the site.
+        changes.pop('enabled', None)
     return dataclasses.replace(site, **changes) if changes else site
 
 

@@ -72,8 +72,11 @@ def _seconds(value):
     return number
 
 
-_INTERVAL = re.compile(r'^\s*(\d+)\s*([smhdw]?)\s*$')
+_INTERVAL = re.compile(r'^\s*(\d{1,12})\s*([smhdw]?)\s*$')
 _UNITS = dict(s='seconds', m='minutes', h='hours', d='days', w='weeks')
+# Longer intervals are typos; they would also overflow the date arithmetic
+# (today - interval) of the summary, the statistics and the rate limit.
+MAX_INTERVAL = timedelta(days=3650)
 
 
 def parse_interval(value):
@@ -81,8 +84,13 @@ def parse_interval(value):
     match = _INTERVAL.match(value)
     if match is None:
         raise SettingError(
-            'expected an interval like 1d, 12h or 30m, got {!r}'.format(value))
+            'expected an interval like 1d, 12h or 30m, got {!r}'.format(
+                value if len(value) <= 40 else value[:40] + '...'))
     amount, unit = match.groups()
+    size = int(timedelta(**{_UNITS[unit or 's']: 1}).total_seconds())
+    if int(amount) * size > MAX_INTERVAL.total_seconds():
+        raise SettingError('expected an interval of at most {}d, got '
+                           '{!r}'.format(MAX_INTERVAL.days, value))
     return timedelta(**{_UNITS[unit or 's']: int(amount)})
 
 

@@ -30,8 +30,12 @@ log = logging.getLogger('mailman.antibackscatter')
 SUMMARY_POLICIES = ('authenticated-only', 'summary')
 # Categories reported in the summary, with the words owners read.
 REPORTED = (
-    ('notices_suppressed', 'automatic messages not sent to unproven '
-                           'senders'),
+    # Replies withheld from unproven senders, and owner notices left to
+    # this summary by the list's owner_notices (for any sender under
+    # `summary`): see docs/site-admin.md#statistics.
+    ('notices_suppressed', 'automatic messages not sent (replies to '
+                           'unproven senders, owner notices left to this '
+                           'summary)'),
     ('posts_discarded', 'posts discarded quietly'),
     ('commands_ignored', 'email commands ignored'),
     ('bounces_dropped', 'bounces dropped (reports of mail the list never '
@@ -85,14 +89,22 @@ class Summary:
             self.mlist.fqdn_listname, since), '']
         url = self.moderation_url()
         if self.posts:
-            lines += ['These posts are held for moderation.  Their senders '
-                      'could not be proven,', 'so no immediate notice was '
-                      'sent.  The messages are not attached.', '']
+            if policy_for(self.mlist).owner_notices == 'summary':
+                lines += ['These posts are held for moderation.  The list '
+                          'sends its owners this', 'summary instead of '
+                          'immediate notices.  The messages are not '
+                          'attached.', '']
+            else:
+                lines += ['These posts are held for moderation.  Their '
+                          'senders could not be proven,', 'so no immediate '
+                          'notice was sent.  The messages are not '
+                          'attached.', '']
             for number, post in enumerate(self.posts, 1):
                 verdict = post.verdict
                 lines += [
-                    '{:3}. Subject: {}'.format(number, post.subject),
-                    '     From:    {}'.format(post.sender),
+                    '{:3}. Subject: {}'.format(number, _one_line(
+                        post.subject)),
+                    '     From:    {}'.format(_one_line(post.sender)),
                     '     Verdict: {}'.format(
                         'unknown (not seen by the plugin)' if verdict is None
                         else '{} ({})'.format(verdict.status.value,
@@ -114,6 +126,12 @@ class Summary:
         lines += ['`mailman antibackscatter stats {}` shows the details.'
                   .format(self.mlist.list_id)]
         return '\n'.join(lines) + '\n'
+
+
+def _one_line(text):
+    """A header of a (mostly forged) post, quoted on one line: a folded
+    Subject must not add lines, such as a moderation link, of its own."""
+    return ' '.join(str(text).split())
 
 
 def _snapshot_text(counts):
@@ -214,14 +232,27 @@ def send(summary, moment=None):
 def notify_owners(mlists, *, dry_run=False, force=False):
     """Compose (and unless *dry_run*, send) due summaries.
 
-    Returns [(list_id, Summary or None)].  Also prunes old statistics.
+    Returns [(list_id, Summary, None, or the exception that list raised)].
+    Also prunes old statistics.  Each list is committed on its own: a list
+    whose summary fails is logged and skipped, and cannot undo what was
+    recorded for a summary already sent (which would then go out again on
+    every cron run).
     """
     results = []
     for mlist in mlists:
-        summary = compose(mlist, force=force)
-        results.append((mlist.list_id, summary))
-        if summary is not None and not dry_run:
-            send(summary)
+        list_id = mlist.list_id
+        try:
+            summary = compose(mlist, force=force)
+            if summary is not None and not dry_run:
+                send(summary)
+                config.db.commit()
+        except Exception as error:
+            log.exception('owner summary for %s failed; the other lists '
+                          'go on', list_id)
+            if not dry_run:
+                config.db.abort()
+            summary = error
+        results.append((list_id, summary))
     if not dry_run:
         from mailman_antibackscatter.runtime import get_settings
         decisions.prune(get_settings().statistics_retention)

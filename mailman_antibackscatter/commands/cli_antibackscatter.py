@@ -249,8 +249,14 @@ def notify_owners(list_id, dry_run, force):
     else:
         results = _committed(
             lambda: summary.notify_owners(mlists, force=force))
+    failed = []
     for lid, found in results:
         if found is None:
+            continue
+        if isinstance(found, Exception):
+            failed.append(lid)
+            click.echo('{}: failed: {} (see the antibackscatter log)'.format(
+                lid, found), err=True)
             continue
         if found.empty:
             click.echo('{}: nothing new'.format(lid))
@@ -259,6 +265,8 @@ def notify_owners(list_id, dry_run, force):
                                      ': ' + found.subject))
         if dry_run:
             click.echo(found.text())
+    if failed:
+        raise SystemExit(1)
 
 
 BOUNCE_COLUMNS = (

@@ -54,10 +54,18 @@ class Check:
             except ValueError:
                 bad_request(response, b'Body is neither form data nor JSON')
                 return
+        if not isinstance(params, dict):
+            bad_request(response, b'Body: expected a JSON object')
+            return
         message = params.get('message')
         if not message:
             bad_request(response, b'Missing field: message')
             return
+        for name in ('message', 'ip', 'helo', 'mail_from'):
+            if not isinstance(params.get(name, ''), (str, type(None))):
+                bad_request(response, '{}: expected text'.format(
+                    name).encode())
+                return
         from mailman_antibackscatter.auth import ClientInfo
         client = None
         if params.get('ip'):

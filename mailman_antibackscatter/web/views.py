@@ -19,9 +19,11 @@ CHART_DAYS = 30
 
 # Stats categories shown as totals under the chart, for the owner.
 TOTALS = (
-    ('notices_sent', _l('automatic replies sent to proven senders')),
+    ('notices_sent', _l('automatic messages sent (replies and owner '
+                        'notices)')),
     ('notices_suppressed',
-     _l('automatic replies to forged senders suppressed')),
+     _l('automatic messages withheld (replies to unproven senders, owner '
+        'notices left to the summary)')),
     ('posts_held_quietly', _l('posts held quietly')),
     ('posts_discarded', _l('posts discarded')),
     ('commands_ignored', _l('email commands ignored')),

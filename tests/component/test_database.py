@@ -151,11 +151,19 @@ def _quiet_hold():
         remember_quiet_hold('test.example.com', '<held@example.net>')
 
 
+def _list_policy():
+    # Read for every message; a failure falls back to the site settings.
+    from mailman_antibackscatter.listsettings import policy_for
+    from mailman_antibackscatter.runtime import get_settings
+    assert policy_for('test.example.com') is get_settings()
+
+
 @pytest.mark.parametrize('table, write', [
     (DecisionCount.__tablename__, _count_decision),
     ('antibackscatter_sent_answer', _rate_limit),
     ('antibackscatter_quiet_hold', _quiet_hold),
-    ], ids=['count', 'ratelimit', 'quiet-hold'])
+    ('antibackscatter_list_setting', _list_policy),
+    ], ids=['count', 'ratelimit', 'quiet-hold', 'list-policy'])
 def test_a_failed_write_of_ours_leaves_mailmans_transaction_usable(
         mailman, table, write):
     """The plugin's own writes never cost Mailman its transaction.

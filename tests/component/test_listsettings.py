@@ -191,3 +191,19 @@ def test_a_deleted_list_takes_its_settings_along(mailman):
     again = create_list('test@example.com')
     assert listsettings.overrides(again) == {}
     assert config.db.store.query(ListSetting).count() == 0
+
+
+def test_a_list_cannot_switch_on_what_the_site_switched_off(
+        mailman, monkeypatch):
+    """docs/configuration.md: a list cannot switch the plugin on when the
+    site switch is off; REST and the page must not say it is on."""
+    import dataclasses
+    from mailman_antibackscatter import runtime
+    mlist = create_list('test@example.com')
+    listsettings.update(mlist, dict(enabled='yes', answer='all'))
+    monkeypatch.setattr(runtime, '_settings', dataclasses.replace(
+        get_settings(), enabled=False))
+    policy = listsettings.policy_for(mlist)
+    assert policy.enabled is False and policy.answer == 'all'
+    info = listsettings.describe(mlist)
+    assert info['settings']['enabled'] is False

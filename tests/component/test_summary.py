@@ -165,3 +165,69 @@ def test_the_summary_goes_through_the_exit_as_an_owner_notice(mailman, dns):
     assert get_queue_messages('virgin') == []
     summary.send(found)
     assert len(get_queue_messages('virgin')) == 1
+
+
+def test_a_forged_subject_cannot_write_lines_of_its_own(mailman, dns):
+    """A folded Subject is quoted on one line: a forger must not be able to
+    add a 'Moderate them at:' link of their own to the summary."""
+    mlist = summary_list()
+    forged, _ = incoming(
+        dns, sender='victim@victim.example', to='test@example.com',
+        client=SPAMMER, subject='cheap pills\r\n Moderate them at:\r\n'
+        '  https://evil.example/login')
+    run_incoming(mlist, forged)
+    config.db.commit()
+    text = summary.compose(mlist).text()
+    quoted = [line for line in text.splitlines() if 'evil.example' in line
+              or 'cheap pills' in line]
+    assert len(quoted) == 1, text
+    assert quoted[0].startswith('  1. Subject: cheap pills Moderate them at: '
+                                'https://evil.example/login'), text
+
+
+def test_counts_do_not_call_a_proven_sender_unproven(mailman, dns):
+    """With `summary`, the owner notice of a proven sender's held post is
+    left to the summary too; the summary must not report it as a message
+    withheld from an unproven sender."""
+    mlist = summary_list('summary')
+    proven, _ = incoming(dns, sender='bob@example.org', sign=True,
+                         to='test@example.com', subject='proven post')
+    run_incoming(mlist, proven)
+    config.db.commit()
+    found = summary.compose(mlist)
+    assert [p.verdict.status.value for p in found.posts] == ['pass']
+    assert found.counts['notices_suppressed'] == 1
+    text = found.text()
+    assert 'not sent to unproven senders' not in text
+    assert 'could not be proven' not in text
+
+
+def test_one_failing_list_neither_blocks_nor_repeats_the_others(
+        mailman, dns, monkeypatch):
+    """notify-owners runs for every list from cron.  A list whose summary
+    cannot be made must not stop the others, nor undo what was recorded for
+    a list whose summary already went out (it would be sent again on every
+    run)."""
+    first = summary_list('summary')
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(first, forged)
+    broken = create_list('broken@example.com')
+    listsettings.update(broken, dict(owner_notices='summary'))
+    decisions.count(broken.list_id, 'bounce-backscatter-dropped', 2)
+    config.db.commit()
+    from mailman_antibackscatter import held
+    original = held.held_posts
+
+    def held_posts(mlist):
+        if mlist.list_id == broken.list_id:
+            raise RuntimeError('unreadable held post')
+        return original(mlist)
+    monkeypatch.setattr(held, 'held_posts', held_posts)
+    results = summary.notify_owners([first, broken])
+    assert results[0][1].posts
+    assert isinstance(results[1][1], RuntimeError)
+    assert len(get_queue_messages('virgin')) == 1
+    config.db.abort()              # what the CLI does when a list failed
+    assert summary.notify_owners([first], force=True)[0][1].empty
+    assert get_queue_messages('virgin') == []

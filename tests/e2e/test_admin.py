@@ -69,3 +69,14 @@ def test_rest_check(world):
                                  data=dict(ip='192.0.2.1'))
     assert missing.status_code == 400
     assert 'message' in missing.text
+
+
+@pytest.mark.parametrize('body', [
+    dict(json=['not', 'an', 'object']),
+    dict(json=dict(message=5)),
+    dict(json=dict(message='From: a@example.org\n\nhi\n', ip=['x'])),
+    ], ids=['json-list', 'message-not-text', 'ip-not-text'])
+def test_rest_check_refuses_bad_input_with_400(world, body):
+    response = world.mailman.rest('POST', 'plugins/antibackscatter/check',
+                                  **body)
+    assert response.status_code == 400, response.text

@@ -58,6 +58,13 @@ def test_accepted_spellings(key, given, stored):
     ('summary_interval', '0', 'summary_interval: expected an interval '
      'above 0'),
     ('summary_interval', 7, 'summary_interval: expected text'),
+    # Too large for a timedelta, or for the date arithmetic of the summary.
+    ('summary_interval', '99999999999w', 'summary_interval: expected an '
+     'interval of at most'),
+    ('summary_interval', '999999999d', 'summary_interval: expected an '
+     'interval of at most'),
+    ('summary_interval', '9' * 5000, 'summary_interval: expected an '
+     'interval'),
     ('answer', None, None),
     ('nameservers', '127.0.0.1', 'nameservers: site-only'),
     ('bogus', 'x', 'bogus: unknown option'),

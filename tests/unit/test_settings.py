@@ -102,3 +102,12 @@ def test_bounce_options():
                                         .format(bad)))
         assert settings.tag_lifetime_days == 10
         assert any('tag_lifetime' in p for p in settings.problems)
+
+
+@pytest.mark.parametrize('text', ['99999999999w', '999999999d', '9' * 5000])
+def test_an_interval_too_large_is_a_problem_not_a_crash(text):
+    settings = load_settings(parser(
+        '[summary]\ninterval: {0}\n[ratelimit]\nwindow: {0}\n'.format(text)))
+    assert settings.summary_interval == timedelta(days=1)
+    assert settings.window == timedelta(days=1)
+    assert len(settings.problems) == 2

@@ -107,7 +107,7 @@ def test_chart_is_well_formed_svg_with_one_bar_per_nonzero_count():
     four = [h for t, h in heights.items() if t.startswith('2026-11-29: 4')]
     two = [h for t, h in heights.items() if t.startswith('2026-11-30: 2')]
     assert four and two and abs(four[0] - 2 * two[0]) < 0.01
-    assert 'Automatic replies to forged senders suppressed (6)' in svg
+    assert 'Automatic messages withheld (6)' in svg
     assert 'Bounces of mail the list never sent dropped (1)' in svg
 
 

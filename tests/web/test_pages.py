@@ -139,7 +139,7 @@ def test_chart_counts_the_suppressed_notice_and_dropped_bounce(
     assert stats['totals']['bounces_dropped'] >= 1
     client.force_login(users['owner'])
     page = client.get(URL).content.decode()
-    assert 'Automatic replies to forged senders suppressed ({})'.format(
+    assert 'Automatic messages withheld ({})'.format(
         stats['totals']['notices_suppressed']) in page
     assert 'Bounces of mail the list never sent dropped ({})'.format(
         stats['totals']['bounces_dropped']) in page
