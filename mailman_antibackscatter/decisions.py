@@ -121,9 +121,9 @@ def totals(list_id=None, since=None):
 
 # Statistics: reasons grouped into the categories people look at.  The
 # order is the order of the REST `categories` list and of `stats` output.
-CATEGORIES = ('notices_sent', 'notices_suppressed', 'posts_held_quietly',
-              'posts_discarded', 'commands_ignored', 'bounces_genuine',
-              'bounces_dropped')
+CATEGORIES = ('notices_sent', 'backscatter_suppressed', 'notices_suppressed',
+              'posts_held_quietly', 'posts_discarded', 'commands_ignored',
+              'bounces_genuine', 'bounces_dropped')
 _GENUINE_BOUNCES = frozenset((
     'bounce-genuine', 'bounce-temporary', 'bounce-autoreply',
     'bounce-unrecognized', 'bounce-unrecognized-summarized',
@@ -134,8 +134,13 @@ def category_of(reason):
     """The statistics category of *reason*, or None (not charted)."""
     if reason.startswith('notice-sent-'):
         return 'notices_sent'
-    if reason.startswith(('answer-suppressed-', 'owner-notice-suppressed-')) \
+    if reason.startswith('answer-suppressed-'):
+        # Backscatter: an automatic answer to a sender not proven.
+        return 'backscatter_suppressed'
+    if reason.startswith(('owner-notice-suppressed-', 'ratelimit-')) \
             or reason == 'owner-notice-summarized':
+        # Owner notices withheld or left to the summary, answers over the
+        # rate limit.
         return 'notices_suppressed'
     if reason.startswith('command-'):
         return ('commands_ignored' if reason.startswith('command-ignored-')

@@ -30,12 +30,12 @@ log = logging.getLogger('mailman.antibackscatter')
 SUMMARY_POLICIES = ('authenticated-only', 'summary')
 # Categories reported in the summary, with the words owners read.
 REPORTED = (
-    # Replies withheld from unproven senders, and owner notices left to
-    # this summary by the list's owner_notices (for any sender under
-    # `summary`): see docs/site-admin.md#statistics.
-    ('notices_suppressed', 'automatic messages not sent (replies to '
-                           'unproven senders, owner notices left to this '
-                           'summary)'),
+    # See docs/site-admin.md#statistics for the reasons in each category.
+    ('backscatter_suppressed', 'automatic replies not sent to senders '
+                               'who were not proven (backscatter)'),
+    ('notices_suppressed', 'other automatic messages not sent (owner '
+                           'notices left to this summary, replies over '
+                           'the rate limit)'),
     ('posts_discarded', 'posts discarded quietly'),
     ('commands_ignored', 'email commands ignored'),
     ('bounces_dropped', 'bounces dropped (reports of mail the list never '

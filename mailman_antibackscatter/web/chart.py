@@ -13,9 +13,8 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 28, 34
 
 # (stats category, legend text, colour)
 SERIES = (
-    # Replies withheld from unproven senders and owner notices left to the
-    # summary (the stats category): not only replies to forged senders.
-    ('notices_suppressed', 'Automatic messages withheld', '#d9534f'),
+    ('backscatter_suppressed',
+     'Automatic replies to unproven senders suppressed', '#d9534f'),
     ('bounces_dropped', 'Bounces of mail the list never sent dropped',
      '#337ab7'),
 )

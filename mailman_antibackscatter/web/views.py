@@ -21,9 +21,11 @@ CHART_DAYS = 30
 TOTALS = (
     ('notices_sent', _l('automatic messages sent (replies and owner '
                         'notices)')),
+    ('backscatter_suppressed',
+     _l('automatic replies to unproven senders suppressed')),
     ('notices_suppressed',
-     _l('automatic messages withheld (replies to unproven senders, owner '
-        'notices left to the summary)')),
+     _l('other automatic messages withheld (owner notices left to the '
+        'summary, replies over the rate limit)')),
     ('posts_held_quietly', _l('posts held quietly')),
     ('posts_discarded', _l('posts discarded')),
     ('commands_ignored', _l('email commands ignored')),

@@ -91,8 +91,9 @@ def test_nothing_new_sends_nothing_and_it_is_idempotent(mailman, dns):
     later = summary.compose(mlist, moment=now() + timedelta(days=1))
     assert later.posts == []
     assert later.counts == {
-        'notices_suppressed': 0, 'posts_discarded': 0, 'commands_ignored': 0,
-        'bounces_dropped': 4, 'bounce-unrecognized-summarized': 0}
+        'backscatter_suppressed': 0, 'notices_suppressed': 0,
+        'posts_discarded': 0, 'commands_ignored': 0, 'bounces_dropped': 4,
+        'bounce-unrecognized-summarized': 0}
     assert 'bounces dropped' in later.text()
 
 
@@ -126,6 +127,7 @@ def test_statistics_series_and_categories(mailman):
     day = today()
     for back, reason, amount in (
             (0, 'answer-suppressed-fail', 2), (0, 'notice-sent-in', 5),
+            (0, 'owner-notice-summarized', 3), (0, 'ratelimit-recipient', 1),
             (1, 'bounce-backscatter-dropped', 3), (1, 'bounce-genuine', 1),
             (2, 'reject-unproven-discarded', 1),
             (2, 'forged-member-held', 1), (2, 'command-ignored-fail', 6),
@@ -138,7 +140,8 @@ def test_statistics_series_and_categories(mailman):
     series, totals, reasons = decisions.daily(mlist.list_id, 3)
     assert [d['day'] for d in series] == [
         (day - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
-    assert totals == dict(notices_sent=5, notices_suppressed=2,
+    assert totals == dict(notices_sent=5, backscatter_suppressed=2,
+                          notices_suppressed=4,
                           posts_held_quietly=2, posts_discarded=1,
                           commands_ignored=7, bounces_genuine=1,
                           bounces_dropped=3)
@@ -146,7 +149,8 @@ def test_statistics_series_and_categories(mailman):
     assert 'answer-suppressed-none' not in reasons
     # Retention: what is older goes.
     assert decisions.prune(timedelta(days=5)) == 1
-    assert decisions.daily(mlist.list_id, 30)[1]['notices_suppressed'] == 2
+    assert decisions.daily(mlist.list_id, 30)[1][
+        'backscatter_suppressed'] == 2
 
 
 def test_the_summary_goes_through_the_exit_as_an_owner_notice(mailman, dns):

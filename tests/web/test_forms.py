@@ -95,7 +95,7 @@ def _series(days, **values):
 
 
 def test_chart_is_well_formed_svg_with_one_bar_per_nonzero_count():
-    series = _series(30, notices_suppressed=[0] * 28 + [4, 2],
+    series = _series(30, backscatter_suppressed=[0] * 28 + [4, 2],
                      bounces_dropped=[1] + [0] * 29)
     svg = chart.render(series)
     root = ET.fromstring(svg)
@@ -107,12 +107,12 @@ def test_chart_is_well_formed_svg_with_one_bar_per_nonzero_count():
     four = [h for t, h in heights.items() if t.startswith('2026-11-29: 4')]
     two = [h for t, h in heights.items() if t.startswith('2026-11-30: 2')]
     assert four and two and abs(four[0] - 2 * two[0]) < 0.01
-    assert 'Automatic messages withheld (6)' in svg
+    assert 'Automatic replies to unproven senders suppressed (6)' in svg
     assert 'Bounces of mail the list never sent dropped (1)' in svg
 
 
 def test_chart_of_a_quiet_month_has_no_bars_and_a_scale():
-    svg = chart.render(_series(30, notices_suppressed=[0] * 30))
+    svg = chart.render(_series(30, backscatter_suppressed=[0] * 30))
     root = ET.fromstring(svg)
     assert not [r for r in root.iter('{http://www.w3.org/2000/svg}rect')
                 if 'bar' in r.get('class', '')]
@@ -120,6 +120,6 @@ def test_chart_of_a_quiet_month_has_no_bars_and_a_scale():
 
 
 def test_chart_escapes_what_it_is_given():
-    svg = chart.render([{'day': '<script>', 'notices_suppressed': 1}])
+    svg = chart.render([{'day': '<script>', 'backscatter_suppressed': 1}])
     ET.fromstring(svg)
     assert '<script>' not in svg
