@@ -48,6 +48,11 @@ PRUNE_INTERVAL = 3600
 # Counters are written in batches: when the queue is empty, after this many
 # seconds, or at this many pending decisions (and when the runner stops).
 FLUSH_SECONDS = 5
+# A list's bounce policy (its per-list switch) is read at most this often per
+# list: a flood of backscatter to one list then costs no settings query per
+# report.  A change made through REST, the CLI or Postorius reaches the gate
+# within this many seconds.
+POLICY_SECONDS = 5
 FLUSH_PENDING = 500
 _AUTOREPLY_HEADERS = ('x-autoreply', 'x-autorespond', 'x-autoresponder')
 
@@ -136,9 +141,19 @@ class GatedBounceRunner(BounceRunner):
         self._pending = {}
         self._pending_total = 0
         self._last_flush = time.monotonic()
+        self._policies = {}
+
+    def list_policy(self, mlist):
+        """bounces.policy(mlist), remembered for POLICY_SECONDS."""
+        now_ = time.monotonic()
+        found = self._policies.get(mlist.list_id)
+        if found is None or now_ - found[0] > POLICY_SECONDS:
+            found = (now_, policy(mlist))
+            self._policies[mlist.list_id] = found
+        return found[1]
 
     def _dispose(self, mlist, msg, msgdata):
-        if not policy(mlist).enabled:
+        if not self.list_policy(mlist).enabled:
             return super()._dispose(mlist, msg, msgdata)
         if not mlist.process_bounces:
             return False

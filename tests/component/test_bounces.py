@@ -3,6 +3,7 @@
 import dataclasses
 import email
 import re
+import time
 
 from datetime import timedelta
 from unittest import mock
@@ -562,3 +563,17 @@ def test_grace_verp_report_with_a_temporary_failure_is_not_scored(mlist):
     run_gate(mlist, mixed, 'test-bounces+anne=example.org@example.com')
     assert events() == []
     assert counted(mlist) == {'bounce-temporary': 1}
+
+
+def test_list_policy_is_read_once_per_interval(mlist):
+    from mailman_antibackscatter import listsettings
+    from mailman_antibackscatter.runners import bounce as gate_module
+    runner = make_testable_runner(GatedBounceRunner, 'bounces')
+    assert runner.list_policy(mlist).enabled is True
+    listsettings.update(mlist, dict(enabled=False))
+    # Remembered: the switch reaches the gate within POLICY_SECONDS.
+    assert runner.list_policy(mlist).enabled is True
+    with mock.patch.object(gate_module.time, 'monotonic',
+                           return_value=time.monotonic()
+                           + gate_module.POLICY_SECONDS + 1):
+        assert runner.list_policy(mlist).enabled is False
