@@ -180,6 +180,15 @@ class World:
 
     # -- delivery reports --------------------------------------------------
 
+    def _report_parts(self, kind, mta, original, message_id):
+        """(number, *original* as LF text, Message-ID) for a new report."""
+        number = next(self._ids)
+        if isinstance(original, bytes):
+            original = original.decode('utf-8', 'replace')
+        mid = message_id or '<{}-{}-{}@{}>'.format(
+            kind, number, int(time.time() * 1000), mta)
+        return number, original.replace('\r\n', '\n'), mid
+
     def dsn(self, *, to, failed, original, status='5.1.1',
             reporting_mta='mx.example.org', message_id=None):
         """A standard RFC 3464 report to *to* about *failed*.
@@ -187,10 +196,9 @@ class World:
         *original* is the bounced message's header block (bytes/str) that
         the report quotes as text/rfc822-headers.
         """
-        number = next(self._ids)
-        if isinstance(original, bytes):
-            original = original.decode('utf-8', 'replace')
-        headers = original.replace('\r\n', '\n').split('\n\n', 1)[0]
+        number, original, mid = self._report_parts(
+            'dsn', reporting_mta, original, message_id)
+        headers = original.split('\n\n', 1)[0]
         action = 'failed' if status.startswith('5') else 'delayed'
         boundary = 'dsn-boundary-{}'.format(number)
         text = (
@@ -214,18 +222,15 @@ class World:
             '--{b}\nContent-Type: text/rfc822-headers\n\n'
             '{headers}\n\n--{b}--\n').format(
                 mta=reporting_mta, to=to, date=email.utils.formatdate(),
-                mid=message_id or '<dsn-{}-{}@{}>'.format(
-                    number, int(time.time() * 1000), reporting_mta),
-                b=boundary, failed=failed, action=action, status=status,
+                mid=mid, b=boundary, failed=failed, action=action, status=status,
                 code='550' if action == 'failed' else '451',
                 headers=headers)
         return text.replace('\n', '\r\n').encode('utf-8')
 
     def qmail_bounce(self, *, to, failed, original, message_id=None):
         """A non-standard (qmail-style) failure report quoting *original*."""
-        number = next(self._ids)
-        if isinstance(original, bytes):
-            original = original.decode('utf-8', 'replace')
+        _, original, mid = self._report_parts(
+            'qmail', 'mx.example.org', original, message_id)
         text = (
             'From: MAILER-DAEMON@mx.example.org\n'
             'To: {to}\n'
@@ -242,9 +247,7 @@ class World:
             '--- Below this line is a copy of the message.\n\n'
             '{original}\n').format(
                 to=to, date=email.utils.formatdate(), failed=failed,
-                mid=message_id or '<qmail-{}-{}@mx.example.org>'.format(
-                    number, int(time.time() * 1000)),
-                original=original.replace('\r\n', '\n'))
+                mid=mid, original=original)
         return text.replace('\n', '\r\n').encode('utf-8')
 
     def filter_notice(self, *, to, original, message_id=None,
@@ -255,9 +258,8 @@ class World:
         the kind of backscatter stock Mailman forwards to the owners.
         *original* (bytes/str) is attached as message/rfc822.
         """
-        number = next(self._ids)
-        if isinstance(original, bytes):
-            original = original.decode('utf-8', 'replace')
+        number, original, mid = self._report_parts(
+            'notice', reporting_mta, original, message_id)
         text = (
             'From: postmaster@{mta}\n'
             'To: {to}\n'
@@ -272,9 +274,7 @@ class World:
             '--notice-{n}\nContent-Type: message/rfc822\n\n'
             '{original}\n--notice-{n}--\n').format(
                 mta=reporting_mta, to=to, date=email.utils.formatdate(),
-                mid=message_id or '<notice-{}-{}@{}>'.format(
-                    number, int(time.time() * 1000), reporting_mta),
-                n=number, original=original.replace('\r\n', '\n'))
+                mid=mid, n=number, original=original)
         return text.replace('\n', '\r\n').encode('utf-8')
 
     def deliver_report(self, raw, *, rcpt_to, client=AUTHENTIC_MX):
