@@ -17,27 +17,28 @@ SITE_OPTIONS = '[ratelimit]\nper_recipient: 200\nper_domain: 1000\n'
 EXTRA_CONFIG = '[mta]\nverp_probes: yes\n'
 
 
-@pytest.fixture(scope='session')
-def world(tmp_path_factory):
-    instance = World(tmp_path_factory.mktemp('world'),
-                     site_options=SITE_OPTIONS, extra_config=EXTRA_CONFIG)
+def _running_world(directory, **options):
+    """A started World with the tier's options; stopped when done."""
+    instance = World(directory, site_options=SITE_OPTIONS,
+                     extra_config=EXTRA_CONFIG, **options)
     instance.start()
     try:
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(scope='session')
+def world(tmp_path_factory):
+    yield from _running_world(tmp_path_factory.mktemp('world'))
 
 
 @pytest.fixture(scope='session')
 def pg_world(postgres, tmp_path_factory):
-    url = postgres.create_database('e2e_world')
-    instance = World(tmp_path_factory.mktemp('pg-world'),
-                     site_options=SITE_OPTIONS, database_url=url)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
+    # The same options as `world`, only the database differs.
+    yield from _running_world(
+        tmp_path_factory.mktemp('pg-world'),
+        database_url=postgres.create_database('e2e_world'))
 
 
 @pytest.fixture(params=['sqlite', pytest.param(
