@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m mailman_antibackscatter.demo
+	$(PY) -m demo
 
 # The component tests run twice: on SQLite (with everything else) and with
 # Mailman's database on PostgreSQL, as sites run it.
@@ -26,7 +26,7 @@ test: $(STAMP) postgresql system-deps
 
 # Debian's PostgreSQL server for the tests (apt-get when missing and root).
 postgresql: $(STAMP)
-	$(PY) -m mailman_antibackscatter.testing.postgres --install-only
+	$(PY) -m tests.harness.postgres --install-only
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit

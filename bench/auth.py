@@ -49,7 +49,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from mailman_antibackscatter.auth import Authenticator, ClientInfo, EngineSettings
-from mailman_antibackscatter.testing.dnsserver import DNSServer
+from tests.harness.dnsserver import DNSServer
 
 AUTHSERV_ID = 'lists.bench.example'
 LIST_ADDRESS = 'community@lists.bench.example'

@@ -117,7 +117,7 @@ def nonstandard(rng, to, failed, original):
 
 def build_corpus(mlist, members, size, seed):
     """[(category, raw bytes, envelope recipient)], seeded."""
-    from mailman_antibackscatter.bounces import sign_sender
+    from mailman_antibackscatter.app.bounces import sign_sender
     rng = random.Random(seed)
     local, _, domain = mlist.bounces_address.rpartition('@')
     bulk_sender = sign_sender(mlist, mlist.bounces_address, 'l')
@@ -193,7 +193,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     size = args.size or (400 if args.quick else 3000)
 
-    from mailman_antibackscatter.testing.layer import plugin_config_layer
+    from tests.harness.layer import plugin_config_layer
     with tempfile.TemporaryDirectory() as tmp, plugin_config_layer(
             tmp, '[bounces]\ngrace_period: 0\n') as layer:
         layer.testSetUp()
@@ -210,7 +210,7 @@ def bench(size, seed, quick=False):
     from mailman.runners.bounce import BounceRunner
     from mailman.testing.helpers import make_testable_runner
     from zope.component import getUtility
-    from mailman_antibackscatter import decisions
+    from mailman_antibackscatter.app import decisions
     from mailman_antibackscatter.runners import bounce as gate_module
     from mailman_antibackscatter.runners.bounce import GatedBounceRunner
 

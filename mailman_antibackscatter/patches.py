@@ -14,11 +14,11 @@ import logging
 
 from dataclasses import dataclass
 
-from mailman_antibackscatter.guard import guarded_send
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.app.notifications import guarded_send
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.trigger import (
+from mailman_antibackscatter.app.trigger import (
     MSGDATA_KEY, Trigger, answering, current, verdict_of)
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -134,7 +134,7 @@ def _pipeline_reject_wrapper(original):
                 and policy_for(mlist).enabled
                 and trigger.status_for(msg.sender) is Status.TEMPERROR):
             from mailman.app.moderator import hold_message
-            from mailman_antibackscatter import decisions
+            from mailman_antibackscatter.app import decisions
             hold_message(mlist, msg,
                          {MSGDATA_KEY: trigger.verdict.to_dict()},
                          'Rejected by a content filter ({}); held because '
@@ -150,7 +150,7 @@ def _pipeline_reject_wrapper(original):
 
 def _held_trigger(mlist, request_id, forward=None):
     """The trigger for a moderator's decision on held post *request_id*."""
-    from mailman_antibackscatter.held import held_post
+    from mailman_antibackscatter.app.moderator import held_post
     verdict, message_id = None, ''
     try:
         post = held_post(mlist, request_id)

@@ -4,8 +4,8 @@ import logging
 
 from mailman.config import config
 from mailman.interfaces.plugin import IPlugin
-from mailman_antibackscatter import runtime
-from mailman_antibackscatter.settings import load_settings
+from mailman_antibackscatter.config import runtime
+from mailman_antibackscatter.config.settings import load_settings
 from public import public
 from zope.interface import implementer
 
@@ -130,11 +130,11 @@ class AntiBackscatterPlugin:
         settings = runtime.get_settings()
         if not settings.enabled:
             return
-        from mailman_antibackscatter.listsettings import on_list_deleting
-        from mailman_antibackscatter.model import create_tables
+        from mailman_antibackscatter.app.list_policy import on_list_deleting
+        from mailman_antibackscatter.model.schema import migrate
         from mailman_antibackscatter.patches import PatchTargetError, install
         from zope.event import subscribers
-        create_tables(config.db.engine)
+        migrate(config.db.engine)
         if on_list_deleting not in subscribers:
             subscribers.append(on_list_deleting)
         try:

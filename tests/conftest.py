@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from mailman_antibackscatter.testing.postgres import (
+from tests.harness.postgres import (
     PostgresServer, PostgresUnavailable, unavailable_is_fatal)
 
 _databases = itertools.count(1)

@@ -2,11 +2,11 @@
 
 from mailman.chains.base import TerminalChainBase
 from mailman.core.i18n import _
-from mailman_antibackscatter import decisions
+from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.chains.setaside import set_aside
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.trigger import current
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.trigger import current
 from public import public
 
 

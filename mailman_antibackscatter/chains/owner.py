@@ -1,10 +1,10 @@
 """Forged mail to -owner is not forwarded to the owners."""
 
 from mailman.chains.owner import BuiltInOwnerChain
-from mailman_antibackscatter import decisions
+from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.chains.setaside import set_aside
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.trigger import current, from_internal_client
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.trigger import current, from_internal_client
 
 # Keeps Mailman's chain name 'default-owner-chain'; installed by patches.py.
 __all__ = []

@@ -1,12 +1,12 @@
 """Rejections of unproven senders become quiet discards or holds."""
 
 from mailman.chains.reject import RejectChain
-from mailman_antibackscatter import decisions
+from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.chains.setaside import set_aside
-from mailman_antibackscatter.guard import answer_allowed
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.trigger import current
+from mailman_antibackscatter.app.notifications import answer_allowed
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.trigger import current
 
 # Keeps Mailman's chain name 'reject'; installed by patches.py.
 __all__ = []

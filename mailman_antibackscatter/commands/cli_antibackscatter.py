@@ -5,9 +5,9 @@ import json
 import click
 
 from mailman.interfaces.command import ICLISubCommand
-from mailman_antibackscatter import decisions
-from mailman_antibackscatter.report import status, verdict_as_dict
-from mailman_antibackscatter.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app.status import status, verdict_as_dict
+from mailman_antibackscatter.config.runtime import get_authenticator, get_settings
 from public import public
 from zope.interface import implementer
 
@@ -94,7 +94,7 @@ def show_status(as_json):
 
 
 def _the_list(identifier):
-    from mailman_antibackscatter.listsettings import find_list
+    from mailman_antibackscatter.app.list_policy import find_list
     mlist = find_list(identifier)
     if mlist is None:
         raise click.UsageError('No such list: {}'.format(identifier))
@@ -115,12 +115,12 @@ def _committed(function):
 @click.argument('key', required=False)
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def show(list_id, key, as_json):
-    from mailman_antibackscatter import listsettings
-    info = listsettings.describe(_the_list(list_id))
+    from mailman_antibackscatter.app import list_policy
+    info = list_policy.describe(_the_list(list_id))
     if key is not None:
         try:
-            listsettings.option(key)
-        except listsettings.SettingError as error:
+            list_policy.option(key)
+        except list_policy.SettingError as error:
             raise click.UsageError(str(error))
     keys = [key] if key else list(info['settings'])
     if as_json:
@@ -150,12 +150,12 @@ def _plain(value):
 @click.argument('key')
 @click.argument('value')
 def set_(list_id, key, value):
-    from mailman_antibackscatter import listsettings
+    from mailman_antibackscatter.app import list_policy
     mlist = _the_list(list_id)
     try:
-        _committed(lambda: listsettings.update(mlist, {key: value},
+        _committed(lambda: list_policy.update(mlist, {key: value},
                                                form=False))
-    except listsettings.SettingError as error:
+    except list_policy.SettingError as error:
         raise click.UsageError(str(error))
     click.echo('{}: {} = {}'.format(mlist.list_id, key, value))
 
@@ -166,12 +166,12 @@ def set_(list_id, key, value):
 @click.argument('list_id')
 @click.argument('key', required=False)
 def reset(list_id, key):
-    from mailman_antibackscatter import listsettings
+    from mailman_antibackscatter.app import list_policy
     mlist = _the_list(list_id)
     try:
-        _committed(lambda: listsettings.reset(
+        _committed(lambda: list_policy.reset(
             mlist, None if key is None else [key]))
-    except listsettings.SettingError as error:
+    except list_policy.SettingError as error:
         raise click.UsageError(str(error))
     click.echo('{}: {} the site default{}'.format(
         mlist.list_id, 'follows' if key else 'all settings follow',
@@ -240,7 +240,7 @@ def stats(list_id, days, as_json):
                    'nothing is new).')
 def notify_owners(list_id, dry_run, force):
     from mailman.interfaces.listmanager import IListManager
-    from mailman_antibackscatter import summary
+    from mailman_antibackscatter.app import summary
     from zope.component import getUtility
     mlists = ([_the_list(list_id)] if list_id is not None
               else list(getUtility(IListManager).mailing_lists))
@@ -321,12 +321,12 @@ def keys():
 
 
 def _lifetime():
-    from mailman_antibackscatter.bounces import policy
+    from mailman_antibackscatter.app.bounces import policy
     return policy().tag_lifetime
 
 
 def _print_ring(ring):
-    from mailman_antibackscatter.bounces import EPOCH
+    from mailman_antibackscatter.app.bounces import EPOCH
     from datetime import timedelta
     current = ring.current
     for key in ring.keys:
@@ -343,7 +343,7 @@ def _print_ring(ring):
 @keys.command('list', help='Show key ids, dates and which key signs.')
 def keys_list():
     from mailman.config import config
-    from mailman_antibackscatter.seal import read_ring
+    from mailman_antibackscatter.app.keys import read_ring
     ring = read_ring(config.VAR_DIR)
     if not ring.keys:
         click.echo('No tag key yet (one is generated on first use, or run '
@@ -357,8 +357,8 @@ def keys_list():
 def keys_generate():
     from mailman.config import config
     from mailman_antibackscatter.auth.returnpath import add_key
-    from mailman_antibackscatter.bounces import day_number
-    from mailman_antibackscatter.seal import update_ring
+    from mailman_antibackscatter.app.bounces import day_number
+    from mailman_antibackscatter.app.keys import update_ring
 
     def generate(ring):
         if ring.current is not None:
@@ -373,8 +373,8 @@ def keys_generate():
 def keys_rotate():
     from mailman.config import config
     from mailman_antibackscatter.auth.returnpath import add_key
-    from mailman_antibackscatter.bounces import day_number
-    from mailman_antibackscatter.seal import update_ring
+    from mailman_antibackscatter.app.bounces import day_number
+    from mailman_antibackscatter.app.keys import update_ring
     ring = update_ring(config.VAR_DIR, lambda ring: add_key(
         ring, day_number(), _lifetime()))
     _print_ring(ring)

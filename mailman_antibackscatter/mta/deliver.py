@@ -25,7 +25,7 @@ from mailman.mta import deliver as stock
 from mailman.mta.bulk import BulkDelivery
 from mailman.mta.deliver import Deliver
 from mailman.mta.verp import VERPMixin
-from mailman_antibackscatter.bounces import policy, record_sent, sign_sender
+from mailman_antibackscatter.app.bounces import policy, record_sent, sign_sender
 from public import public
 
 _agents_lock = threading.Lock()

@@ -10,8 +10,9 @@ are Mailman-style falcon errors whose description names the field.
 
 from mailman.rest.helpers import (
     bad_request, child, etag, no_content, not_found, okay)
-from mailman_antibackscatter import decisions, listsettings
-from mailman_antibackscatter.settings import SettingError
+from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app import list_policy
+from mailman_antibackscatter.config.settings import SettingError
 
 MAX_DAYS = 400
 
@@ -46,7 +47,7 @@ class Lists(_OfList):
     def on_get(self, request, response):
         if self._missing(response):
             return
-        okay(response, etag(listsettings.describe(self.mlist)))
+        okay(response, etag(list_policy.describe(self.mlist)))
 
     def _change(self, request, response, action):
         if self._missing(response):
@@ -63,15 +64,15 @@ class Lists(_OfList):
         no_content(response)
 
     def on_patch(self, request, response):
-        self._change(request, response, listsettings.update)
+        self._change(request, response, list_policy.update)
 
     def on_put(self, request, response):
-        self._change(request, response, listsettings.replace)
+        self._change(request, response, list_policy.replace)
 
     def on_delete(self, request, response):
         if self._missing(response):
             return
-        listsettings.reset(self.mlist)
+        list_policy.reset(self.mlist)
         no_content(response)
 
     @child()
@@ -111,6 +112,6 @@ class Held(_OfList):
     def on_get(self, request, response):
         if self._missing(response):
             return
-        from mailman_antibackscatter.held import held_posts
+        from mailman_antibackscatter.app.moderator import held_posts
         entries = [post.as_dict() for post in held_posts(self.mlist)]
         okay(response, etag(dict(entries=entries, total_size=len(entries))))

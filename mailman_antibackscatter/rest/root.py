@@ -3,9 +3,9 @@
 import json
 
 from mailman.rest.helpers import bad_request, child, etag, okay
-from mailman_antibackscatter import decisions
-from mailman_antibackscatter.report import status, verdict_as_dict
-from mailman_antibackscatter.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app.status import status, verdict_as_dict
+from mailman_antibackscatter.config.runtime import get_authenticator, get_settings
 
 
 class AntiBackscatterRoot:
@@ -25,7 +25,7 @@ class AntiBackscatterRoot:
     @child()
     def lists(self, context, segments):
         from mailman.rest.helpers import NotFound
-        from mailman_antibackscatter.listsettings import find_list
+        from mailman_antibackscatter.app.list_policy import find_list
         from mailman_antibackscatter.rest.lists import Lists
         if not segments:
             return NotFound(), []

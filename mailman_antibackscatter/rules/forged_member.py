@@ -9,8 +9,8 @@ from mailman.core.i18n import _
 from mailman.interfaces.rules import IRule
 from mailman.interfaces.usermanager import IUserManager
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.trigger import current
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.trigger import current
 from public import public
 from zope.component import getUtility
 from zope.interface import implementer

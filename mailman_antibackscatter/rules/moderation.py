@@ -9,8 +9,8 @@ the earlier `banned-address` rule still checks every sender header.
 
 from mailman.rules.moderation import MemberModeration, NonmemberModeration
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.trigger import current
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.trigger import current
 
 # Keep Mailman's rule names; installed by patches.py, so not in __all__.
 __all__ = []

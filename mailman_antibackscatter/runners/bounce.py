@@ -30,16 +30,16 @@ from mailman.email.message import Message, OwnerNotification
 from mailman.interfaces.bounce import (
     BounceContext, UnrecognizedBounceDisposition)
 from mailman.runners.bounce import BounceRunner
-from mailman_antibackscatter import decisions
+from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.auth.returnpath import (
     check_tag, split_bounces_local)
-from mailman_antibackscatter.bounces import (
+from mailman_antibackscatter.app.bounces import (
     LOG_BINDING, SENT_BINDING, bounces_local, day_number, grace_active,
     import_smtp_log_once, policy, prune_sent, quoted_message_ids, was_sent)
-from mailman_antibackscatter.listsettings import policy_for
+from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
-from mailman_antibackscatter.summary import SUMMARY_POLICIES
-from mailman_antibackscatter.seal import read_ring
+from mailman_antibackscatter.app.summary import SUMMARY_POLICIES
+from mailman_antibackscatter.app.keys import read_ring
 from public import public
 
 log = logging.getLogger('mailman.antibackscatter')

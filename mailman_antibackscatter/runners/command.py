@@ -11,11 +11,11 @@ before anything is decided.
 
 from mailman.config import config
 from mailman.runners.command import CommandRunner
-from mailman_antibackscatter import decisions
+from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.runtime import get_authenticator
-from mailman_antibackscatter.trigger import (
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.config.runtime import get_authenticator
+from mailman_antibackscatter.app.trigger import (
     MSGDATA_KEY, Trigger, answering, current)
 from public import public
 

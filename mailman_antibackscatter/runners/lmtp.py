@@ -23,8 +23,8 @@ from aiosmtpd.smtp import syntax
 from mailman.runners.lmtp import (
     LMTPController, LMTPHandler, LMTPRunner, split_recipient, SUBADDRESS_NAMES)
 from mailman_antibackscatter.auth import ClientInfo, Status
-from mailman_antibackscatter.runtime import get_authenticator, get_settings
-from mailman_antibackscatter.seal import current_sealer
+from mailman_antibackscatter.config.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.app.keys import current_sealer
 from public import public
 
 log = logging.getLogger('mailman.antibackscatter')

@@ -9,9 +9,9 @@ Mailman reads.
 
 import pytest
 
-from mailman_antibackscatter.testing.dnsserver import DNSServer
-from mailman_antibackscatter.testing.instance import database_class_for
-from mailman_antibackscatter.testing.signing import generate_rsa_key
+from tests.harness.dnsserver import DNSServer
+from tests.harness.instance import database_class_for
+from tests.harness.signing import generate_rsa_key
 
 AUTHSERV_ID = 'lists.example.com'
 
@@ -47,7 +47,7 @@ def database_section(request):
 
 @pytest.fixture(scope='session')
 def mailman_layer(request, dns, tmp_path_factory):
-    from mailman_antibackscatter.testing.layer import plugin_config_layer
+    from tests.harness.layer import plugin_config_layer
     options = (
         '[antibackscatter]\nauthserv_id: {}\n[dns]\nnameservers: '
         '127.0.0.1:{}\ntimeout: 2\n[ratelimit]\nper_recipient: 3\n'

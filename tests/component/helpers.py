@@ -7,9 +7,9 @@ import itertools
 from mailman.config import config
 from mailman.email.message import Message
 from mailman_antibackscatter.auth import ClientInfo
-from mailman_antibackscatter.runtime import get_authenticator
-from mailman_antibackscatter.seal import current_sealer
-from mailman_antibackscatter.testing.signing import dkim_sign
+from mailman_antibackscatter.config.runtime import get_authenticator
+from mailman_antibackscatter.app.keys import current_sealer
+from tests.harness.signing import dkim_sign
 
 AUTHENTIC = ('192.0.2.10', 'mx.example.org')
 SPAMMER = ('203.0.113.66', 'bot.spam.test')

@@ -21,7 +21,9 @@ from mailman.testing.helpers import (
 from mailman.utilities.datetime import now
 from zope.component import getUtility
 
-from mailman_antibackscatter import bounces, decisions
+from mailman_antibackscatter.app import bounces
+
+from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.mta.deliver import (
     TaggedBulkDelivery, TaggedDeliver)
 from mailman_antibackscatter.runners.bounce import GatedBounceRunner
@@ -183,8 +185,9 @@ def test_unrecognized_respects_discard(mlist):
 
 
 def test_unrecognized_goes_into_the_owner_summary_on_summary_lists(mlist):
-    from mailman_antibackscatter import listsettings, summary
-    listsettings.update(mlist, dict(owner_notices='summary'))
+    from mailman_antibackscatter.app import list_policy
+    from mailman_antibackscatter.app import summary
+    list_policy.update(mlist, dict(owner_notices='summary'))
     junk = email.message_from_string(
         'From: postmaster@example.org\nTo: x\nSubject: ???\n'
         'Message-ID: <junk2@example.org>\n\nBUY PILLS http://spam.test/\n',
@@ -200,8 +203,8 @@ def test_unrecognized_goes_into_the_owner_summary_on_summary_lists(mlist):
 
 
 def test_list_switched_off_gets_mailmans_own_bounce_processing(mlist):
-    from mailman_antibackscatter import listsettings
-    listsettings.update(mlist, dict(enabled=False))
+    from mailman_antibackscatter.app import list_policy
+    list_policy.update(mlist, dict(enabled=False))
     # An untagged report, which the gate would drop as backscatter, is
     # scored by Mailman's stock processing for this list.
     run_gate(mlist, dsn(ANNE), 'test-bounces@example.com')
@@ -213,7 +216,7 @@ def test_list_switched_off_gets_mailmans_own_bounce_processing(mlist):
 
 def test_per_recipient_return_paths_by_default(mlist):
     """`deliver` turns on Mailman's individual (VERP) delivery."""
-    from mailman_antibackscatter import listsettings
+    from mailman_antibackscatter.app import list_policy
     from mailman_antibackscatter.mta import deliver as tagged
     msg = Message()
     msg['Message-ID'] = '<many@example.com>'
@@ -225,7 +228,7 @@ def test_per_recipient_return_paths_by_default(mlist):
         # A sender chosen explicitly (a probe's token) is never VERP'd.
         tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB],
                                         sender='x@example.com'))
-        listsettings.update(mlist, dict(per_recipient_return_path=False))
+        list_policy.update(mlist, dict(per_recipient_return_path=False))
         tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
     assert [d.get('verp', False) for d in seen] == [True, False, False]
 
@@ -305,7 +308,7 @@ def test_grace_period_accepts_only_quoted_sent_message_ids(mlist):
                               'bounce-backscatter-dropped': 3}
     # After the grace period nothing untagged counts.
     later = now() + timedelta(days=30)
-    with mock.patch('mailman_antibackscatter.bounces.now',
+    with mock.patch('mailman_antibackscatter.app.bounces.now',
                     return_value=later):
         run_gate(mlist, dsn(ANNE, quoted_id='<sent-1@example.com>'),
                  'test-bounces@example.com')
@@ -313,7 +316,7 @@ def test_grace_period_accepts_only_quoted_sent_message_ids(mlist):
 
 
 def test_sent_record_pruned_by_age_and_cap(mlist):
-    from mailman_antibackscatter.model import SentMessage
+    from mailman_antibackscatter.model.tables import SentMessage
     for number in range(30):
         bounces.record_sent('<m{}@example.com>'.format(number), [ANNE, BOB],
                             mlist.list_id)
@@ -325,7 +328,7 @@ def test_sent_record_pruned_by_age_and_cap(mlist):
     # The newest rows are the ones kept.
     assert bounces.was_sent(['<m29@example.com>'], BOB)
     assert not bounces.was_sent(['<m0@example.com>'], ANNE)
-    with mock.patch('mailman_antibackscatter.bounces.now',
+    with mock.patch('mailman_antibackscatter.app.bounces.now',
                     return_value=now() + timedelta(days=60)):
         bounces.prune_sent(policy)
     assert store.query(SentMessage).count() == 0
@@ -357,7 +360,7 @@ def test_lmtp_records_the_envelope_recipient_of_each_bounce(mlist):
 def test_grace_period_reads_mailmans_smtp_log_for_mail_sent_before(mlist):
     """Reports of mail sent before the plugin: Mailman's smtp.log says so."""
     import os
-    from mailman_antibackscatter.seal import update_ring
+    from mailman_antibackscatter.app.keys import update_ring
     update_ring(config.VAR_DIR,
                 lambda ring: dataclasses.replace(ring, imported=None))
     path = os.path.join(config.LOG_DIR, 'smtp.log')
@@ -382,7 +385,7 @@ def test_grace_period_reads_mailmans_smtp_log_for_mail_sent_before(mlist):
 def test_broken_key_file_sends_untagged_and_says_so(mlist, caplog):
     """Delivery must not stop because the key file cannot be read."""
     from mailman_antibackscatter.auth.returnpath import KeyFileError
-    with mock.patch('mailman_antibackscatter.bounces.signing_ring',
+    with mock.patch('mailman_antibackscatter.app.bounces.signing_ring',
                     side_effect=KeyFileError('line 2: unknown line')), \
             caplog.at_level('ERROR', logger='mailman.antibackscatter'):
         sender = sender_for(mlist, [ANNE, BOB])
@@ -420,7 +423,7 @@ def test_broken_key_file_never_stops_delivery(mlist, caplog):
     the grace-period record must not raise either."""
     import os
     from mailman_antibackscatter.mta.deliver import deliver
-    from mailman_antibackscatter.seal import key_path, read_ring
+    from mailman_antibackscatter.app.keys import key_path, read_ring
     read_ring(config.VAR_DIR)
     path = key_path(config.VAR_DIR)
     with open(path) as stream:
@@ -490,7 +493,7 @@ def test_smtp_log_import_retried_after_a_database_failure(mlist):
     (then bounces of mail sent before the plugin are dropped for the whole
     grace period): the runner tries again at its next idle moment."""
     import os
-    from mailman_antibackscatter.seal import read_ring, update_ring
+    from mailman_antibackscatter.app.keys import read_ring, update_ring
     update_ring(config.VAR_DIR,
                 lambda ring: dataclasses.replace(ring, imported=None))
     with open(os.path.join(config.LOG_DIR, 'smtp.log'), 'a') as log:
@@ -523,7 +526,7 @@ def test_no_database_write_lock_held_during_smtp_delivery(mlist):
     the grace-period record written before delivery made every other
     runner wait (and fail with "database is locked") for as long as the
     SMTP transactions of a big list took.  It is written afterwards."""
-    from mailman_antibackscatter.model import SentMessage
+    from mailman_antibackscatter.model.tables import SentMessage
     from mailman_antibackscatter.mta.deliver import deliver
     store = config.db.store
     if store.get_bind().dialect.name != 'sqlite':
@@ -566,11 +569,11 @@ def test_grace_verp_report_with_a_temporary_failure_is_not_scored(mlist):
 
 
 def test_list_policy_is_read_once_per_interval(mlist):
-    from mailman_antibackscatter import listsettings
+    from mailman_antibackscatter.app import list_policy
     from mailman_antibackscatter.runners import bounce as gate_module
     runner = make_testable_runner(GatedBounceRunner, 'bounces')
     assert runner.list_policy(mlist).enabled is True
-    listsettings.update(mlist, dict(enabled=False))
+    list_policy.update(mlist, dict(enabled=False))
     # Remembered: the switch reaches the gate within POLICY_SECONDS.
     assert runner.list_policy(mlist).enabled is True
     with mock.patch.object(gate_module.time, 'monotonic',

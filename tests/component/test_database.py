@@ -1,6 +1,6 @@
 """The plugin's tables on the database Mailman runs on: SQLite and PostgreSQL.
 
-`create_tables` runs in every Mailman process at start-up, on databases
+`migrate` runs in every Mailman process at start-up, on databases
 that already have the tables, so it must be idempotent and touch nothing
 but its own tables, on both back ends Mailman supports here.
 """
@@ -11,12 +11,15 @@ import pytest
 
 from mailman.config import config
 from mailman.database.model import Model
-from mailman_antibackscatter import decisions
-from mailman_antibackscatter.model import TABLES, DecisionCount, create_tables
+from mailman_antibackscatter.app import decisions
+from mailman.database.model import Model
+from mailman_antibackscatter.model.schema import migrate
+from mailman_antibackscatter.model.tables import DecisionCount
 from mailman.app.lifecycle import create_list
 from sqlalchemy import create_engine, func, inspect, insert, select, text
 
-OURS = {model.__tablename__ for model in TABLES}
+OURS = {name for name in Model.metadata.tables
+        if name.startswith('antibackscatter_')}
 
 
 @pytest.fixture(params=['sqlite', 'postgresql'])
@@ -32,15 +35,15 @@ def engine(request, tmp_path):
         engine.dispose()
 
 
-def test_create_tables_is_idempotent_and_keeps_rows(engine):
-    create_tables(engine)
+def test_migrate_is_idempotent_and_keeps_rows(engine):
+    migrate(engine)
     assert set(inspect(engine).get_table_names()) == OURS
     with engine.begin() as connection:
         connection.execute(insert(DecisionCount.__table__).values(
             list_id='test.example.com', day=datetime.date(2026, 1, 2),
             reason='reject-unproven-discarded', count=3))
-    create_tables(engine)
-    create_tables(engine)
+    migrate(engine)
+    migrate(engine)
     inspector = inspect(engine)
     assert set(inspector.get_table_names()) == OURS
     indexes = {index['name'] for index in inspector.get_indexes(
@@ -52,7 +55,7 @@ def test_create_tables_is_idempotent_and_keeps_rows(engine):
     assert total == 3
 
 
-def test_create_tables_leaves_mailmans_schema_alone(engine):
+def test_migrate_leaves_mailmans_schema_alone(engine):
     # A Mailman database as `mailman` leaves it: its tables and its
     # alembic stamp (the revision is only a marker here).
     mailman_tables = [table for table in Model.metadata.sorted_tables
@@ -64,7 +67,7 @@ def test_create_tables_leaves_mailmans_schema_alone(engine):
         connection.execute(text(
             "INSERT INTO alembic_version VALUES ('8cc1f79f4459')"))
     before = set(inspect(engine).get_table_names())
-    create_tables(engine)
+    migrate(engine)
     after = set(inspect(engine).get_table_names())
     assert after - before == OURS
     with engine.connect() as connection:
@@ -139,22 +142,22 @@ def _count_decision():
 
 
 def _rate_limit():
-    from mailman_antibackscatter import ratelimit
-    from mailman_antibackscatter.runtime import get_settings
+    from mailman_antibackscatter.app import ratelimit
+    from mailman_antibackscatter.config.runtime import get_settings
     with pytest.raises(Exception):
         ratelimit.allow('victim@example.net', get_settings())
 
 
 def _quiet_hold():
-    from mailman_antibackscatter.guard import remember_quiet_hold
+    from mailman_antibackscatter.app.notifications import remember_quiet_hold
     with pytest.raises(Exception):
         remember_quiet_hold('test.example.com', '<held@example.net>')
 
 
 def _list_policy():
     # Read for every message; a failure falls back to the site settings.
-    from mailman_antibackscatter.listsettings import policy_for
-    from mailman_antibackscatter.runtime import get_settings
+    from mailman_antibackscatter.app.list_policy import policy_for
+    from mailman_antibackscatter.config.runtime import get_settings
     assert policy_for('test.example.com') is get_settings()
 
 

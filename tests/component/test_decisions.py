@@ -8,7 +8,7 @@ from mailman.interfaces.usermanager import IUserManager
 from mailman.runners.command import CommandRunner
 from mailman.runners.incoming import IncomingRunner
 from mailman.testing.helpers import get_queue_messages, make_testable_runner
-from mailman_antibackscatter import decisions
+from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.runners.command import AuthenticatedCommandRunner
 from zope.component import getUtility
 

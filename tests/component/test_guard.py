@@ -6,7 +6,7 @@ from mailman.interfaces.usermanager import IUserManager
 from mailman.runners.incoming import IncomingRunner
 from mailman.testing.helpers import get_queue_messages, make_testable_runner
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.trigger import Trigger, answering
+from mailman_antibackscatter.app.trigger import Trigger, answering
 from zope.component import getUtility
 
 from tests.component.helpers import (

@@ -7,11 +7,12 @@ from mailman.config import config
 from mailman.interfaces.usermanager import IUserManager
 from mailman.runners.incoming import IncomingRunner
 from mailman.testing.helpers import make_testable_runner
-from mailman_antibackscatter import listsettings
-from mailman_antibackscatter.model import (
-    SCHEMA_VERSION, ListSetting, migrate, schema_version)
-from mailman_antibackscatter.runtime import get_settings
-from mailman_antibackscatter.settings import SettingError
+from mailman_antibackscatter.app import list_policy
+from mailman_antibackscatter.model.schema import (
+    SCHEMA_VERSION, migrate, schema_version)
+from mailman_antibackscatter.model.tables import ListSetting
+from mailman_antibackscatter.config.runtime import get_settings
+from mailman_antibackscatter.config.settings import SettingError
 from sqlalchemy import text
 from zope.component import getUtility
 
@@ -26,8 +27,8 @@ def run_incoming(mlist, msg):
 
 def test_unset_values_follow_the_site(mailman):
     mlist = create_list('test@example.com')
-    assert listsettings.policy_for(mlist) is get_settings()
-    info = listsettings.describe(mlist)
+    assert list_policy.policy_for(mlist) is get_settings()
+    info = list_policy.describe(mlist)
     assert info['overrides'] == {}
     assert info['settings'] == info['site_defaults']
     # The component layer's site file sets per_recipient to 3.
@@ -37,7 +38,7 @@ def test_unset_values_follow_the_site(mailman):
 def test_overrides_are_stored_as_rows_and_applied(mailman):
     mlist = create_list('test@example.com')
     other = create_list('other@example.com')
-    listsettings.update(mlist, dict(
+    list_policy.update(mlist, dict(
         owner_notices='summary', ratelimit_per_domain='9',
         authenticated_membership=False, summary_interval='12h'))
     config.db.commit()
@@ -46,37 +47,37 @@ def test_overrides_are_stored_as_rows_and_applied(mailman):
                     ('ratelimit_per_domain', '9'),
                     ('authenticated_membership', 'no'),
                     ('summary_interval', '12h')}
-    policy = listsettings.policy_for(mlist.list_id)
+    policy = list_policy.policy_for(mlist.list_id)
     assert policy.owner_notices == 'summary'
-    assert policy.per_domain == policy.ratelimit_per_domain == 9
+    assert policy.ratelimit_per_domain == 9
     assert policy.authenticated_membership is False
     assert policy.summary_interval.total_seconds() == 12 * 3600
     # Untouched keys and other lists follow the site.
     assert policy.answer == get_settings().answer
-    assert listsettings.policy_for(other) is get_settings()
+    assert list_policy.policy_for(other) is get_settings()
 
 
 def test_update_validates_everything_before_storing(mailman):
     mlist = create_list('test@example.com')
     with pytest.raises(SettingError) as caught:
-        listsettings.update(mlist, dict(answer='all',
+        list_policy.update(mlist, dict(answer='all',
                                         owner_notices='sometimes'))
     assert str(caught.value) == ('owner_notices: must be one of immediate, '
                                  'not-forged, authenticated-only, summary, '
                                  'none')
-    assert listsettings.overrides(mlist) == {}
+    assert list_policy.overrides(mlist) == {}
 
 
 def test_replace_and_reset(mailman):
     mlist = create_list('test@example.com')
-    listsettings.update(mlist, dict(answer='all', forged_member='discard'))
-    listsettings.replace(mlist, dict(owner_forged='hold'))
-    assert listsettings.overrides(mlist) == dict(owner_forged='hold')
-    listsettings.update(mlist, dict(answer='all'))
-    listsettings.reset(mlist, ['answer'])
-    assert listsettings.overrides(mlist) == dict(owner_forged='hold')
-    listsettings.reset(mlist)
-    assert listsettings.overrides(mlist) == {}
+    list_policy.update(mlist, dict(answer='all', forged_member='discard'))
+    list_policy.replace(mlist, dict(owner_forged='hold'))
+    assert list_policy.overrides(mlist) == dict(owner_forged='hold')
+    list_policy.update(mlist, dict(answer='all'))
+    list_policy.reset(mlist, ['answer'])
+    assert list_policy.overrides(mlist) == dict(owner_forged='hold')
+    list_policy.reset(mlist)
+    assert list_policy.overrides(mlist) == {}
 
 
 def test_a_stored_value_no_longer_valid_falls_back_to_the_site(mailman):
@@ -85,8 +86,8 @@ def test_a_stored_value_no_longer_valid_falls_back_to_the_site(mailman):
                                     value='everybody'))
     config.db.store.add(ListSetting(list_id=mlist.list_id, key='gone',
                                     value='x'))
-    assert listsettings.policy_for(mlist).answer == get_settings().answer
-    assert listsettings.overrides(mlist) == {}
+    assert list_policy.policy_for(mlist).answer == get_settings().answer
+    assert list_policy.overrides(mlist) == {}
 
 
 def test_migrations_are_idempotent_and_leave_alembic_alone(mailman):
@@ -117,7 +118,7 @@ def recipients_after_a_forged_post(dns, overrides, *, owner_notice,
     mlist = create_list('test@example.com')
     mlist.admin_immed_notify = owner_notice
     mlist.respond_to_post_requests = hold_notice
-    listsettings.update(mlist, overrides)
+    list_policy.update(mlist, overrides)
     forged, _ = incoming(dns, sender='victim@victim.example',
                          to='test@example.com', client=SPAMMER)
     run_incoming(mlist, forged)
@@ -156,7 +157,7 @@ def test_authenticated_membership_per_list(mailman, dns):
             or getUtility(IUserManager).create_address('anne@example.org')
         mlist.subscribe(anne)
         recipients_of('virgin')
-        listsettings.update(mlist, dict(authenticated_membership=value))
+        list_policy.update(mlist, dict(authenticated_membership=value))
         msg, _ = incoming(dns, sender='someone@plain.example',
                           to=mlist.posting_address,
                           headers=['Reply-To: anne@example.org'])
@@ -169,27 +170,27 @@ def test_authenticated_membership_per_list(mailman, dns):
 
 
 def test_policy_is_read_once_per_message(mailman):
-    from mailman_antibackscatter.trigger import Trigger, answering
+    from mailman_antibackscatter.app.trigger import Trigger, answering
     mlist = create_list('test@example.com')
-    listsettings.update(mlist, dict(answer='all'))
+    list_policy.update(mlist, dict(answer='all'))
     with answering(Trigger(mlist.list_id, '<a@x>', None, 'runner:in')):
-        first = listsettings.policy_for(mlist)
-        listsettings.update(mlist, dict(answer='not-forged'))
+        first = list_policy.policy_for(mlist)
+        list_policy.update(mlist, dict(answer='not-forged'))
         # Same message: the policy it started with.
-        assert listsettings.policy_for(mlist) is first
+        assert list_policy.policy_for(mlist) is first
         assert first.answer == 'all'
     with answering(Trigger(mlist.list_id, '<b@x>', None, 'runner:in')):
-        assert listsettings.policy_for(mlist).answer == 'not-forged'
-    assert listsettings.policy_for(mlist).answer == 'not-forged'
+        assert list_policy.policy_for(mlist).answer == 'not-forged'
+    assert list_policy.policy_for(mlist).answer == 'not-forged'
 
 
 def test_a_deleted_list_takes_its_settings_along(mailman):
     from mailman.app.lifecycle import remove_list
     mlist = create_list('test@example.com')
-    listsettings.update(mlist, dict(answer='all'))
+    list_policy.update(mlist, dict(answer='all'))
     remove_list(mlist)
     again = create_list('test@example.com')
-    assert listsettings.overrides(again) == {}
+    assert list_policy.overrides(again) == {}
     assert config.db.store.query(ListSetting).count() == 0
 
 
@@ -198,12 +199,12 @@ def test_a_list_cannot_switch_on_what_the_site_switched_off(
     """docs/configuration.md: a list cannot switch the plugin on when the
     site switch is off; REST and the page must not say it is on."""
     import dataclasses
-    from mailman_antibackscatter import runtime
+    from mailman_antibackscatter.config import runtime
     mlist = create_list('test@example.com')
-    listsettings.update(mlist, dict(enabled='yes', answer='all'))
+    list_policy.update(mlist, dict(enabled='yes', answer='all'))
     monkeypatch.setattr(runtime, '_settings', dataclasses.replace(
         get_settings(), enabled=False))
-    policy = listsettings.policy_for(mlist)
+    policy = list_policy.policy_for(mlist)
     assert policy.enabled is False and policy.answer == 'all'
-    info = listsettings.describe(mlist)
+    info = list_policy.describe(mlist)
     assert info['settings']['enabled'] is False

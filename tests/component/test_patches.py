@@ -103,7 +103,7 @@ def test_runner_classes_are_the_plugins(mailman):
 
 def test_admins_own_outgoing_is_reported_not_replaced(mailman, caplog):
     from mailman_antibackscatter.plugin import runner_overrides
-    from mailman_antibackscatter.settings import load_settings
+    from mailman_antibackscatter.config.settings import load_settings
     config.push('own outgoing', '[mta]\noutgoing: site.custom.deliver\n')
     try:
         with caplog.at_level('ERROR', logger='mailman.antibackscatter'):
@@ -117,7 +117,7 @@ def test_admins_own_outgoing_is_reported_not_replaced(mailman, caplog):
 def test_runner_classes_requested_only_when_enabled(mailman):
     from configparser import ConfigParser
     from mailman_antibackscatter.plugin import runner_overrides
-    from mailman_antibackscatter.settings import load_settings
+    from mailman_antibackscatter.config.settings import load_settings
     config.push('stock runners', '[runner.lmtp]\nclass: '
                 'mailman.runners.lmtp.LMTPRunner\n[runner.command]\nclass: '
                 'mailman.runners.command.CommandRunner\n[runner.bounces]\n'

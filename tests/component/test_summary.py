@@ -8,8 +8,10 @@ from mailman.interfaces.usermanager import IUserManager
 from mailman.runners.incoming import IncomingRunner
 from mailman.testing.helpers import get_queue_messages, make_testable_runner
 from mailman.utilities.datetime import now, today
-from mailman_antibackscatter import decisions, listsettings, summary
-from mailman_antibackscatter.model import DecisionCount, QuietHold
+from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app import list_policy
+from mailman_antibackscatter.app import summary
+from mailman_antibackscatter.model.tables import DecisionCount, QuietHold
 from zope.component import getUtility
 
 from tests.component.helpers import SPAMMER, enqueue, incoming, recipients_of
@@ -28,7 +30,7 @@ def summary_list(policy='authenticated-only'):
     from mailman.interfaces.member import MemberRole
     mlist.subscribe(owner, MemberRole.owner)
     recipients_of('virgin')
-    listsettings.update(mlist, dict(owner_notices=policy))
+    list_policy.update(mlist, dict(owner_notices=policy))
     return mlist
 
 
@@ -100,7 +102,7 @@ def test_nothing_new_sends_nothing_and_it_is_idempotent(mailman, dns):
 def test_lists_without_a_summary_policy_are_skipped(mailman):
     mlist = create_list('test@example.com')
     assert summary.compose(mlist) is None        # site default not-forged
-    listsettings.update(mlist, dict(owner_notices='none'))
+    list_policy.update(mlist, dict(owner_notices='none'))
     assert summary.compose(mlist) is None
 
 
@@ -156,7 +158,7 @@ def test_statistics_series_and_categories(mailman):
 def test_the_summary_goes_through_the_exit_as_an_owner_notice(mailman, dns):
     """Sent inside a forged message's handling, the exit would hold it back
     like any owner notice; sent by notify-owners (no trigger) it passes."""
-    from mailman_antibackscatter.trigger import Trigger, answering
+    from mailman_antibackscatter.app.trigger import Trigger, answering
     mlist = summary_list('summary')
     forged, verdict = incoming(dns, sender='victim@victim.example',
                                to='test@example.com', client=SPAMMER)
@@ -217,17 +219,17 @@ def test_one_failing_list_neither_blocks_nor_repeats_the_others(
                          to='test@example.com', client=SPAMMER)
     run_incoming(first, forged)
     broken = create_list('broken@example.com')
-    listsettings.update(broken, dict(owner_notices='summary'))
+    list_policy.update(broken, dict(owner_notices='summary'))
     decisions.count(broken.list_id, 'bounce-backscatter-dropped', 2)
     config.db.commit()
-    from mailman_antibackscatter import held
-    original = held.held_posts
+    from mailman_antibackscatter.app import moderator
+    original = moderator.held_posts
 
     def held_posts(mlist):
         if mlist.list_id == broken.list_id:
             raise RuntimeError('unreadable held post')
         return original(mlist)
-    monkeypatch.setattr(held, 'held_posts', held_posts)
+    monkeypatch.setattr(moderator, 'held_posts', held_posts)
     results = summary.notify_owners([first, broken])
     assert results[0][1].posts
     assert isinstance(results[1][1], RuntimeError)

@@ -7,7 +7,7 @@ tests that must hold on both back ends.
 
 import pytest
 
-from mailman_antibackscatter.testing.scenario import World
+from tests.harness.scenario import World
 
 # Generous enough for every answer the tests expect; the limit itself is
 # tested in tests/component/test_guard.py.

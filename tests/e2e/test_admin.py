@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from mailman_antibackscatter.testing.scenario import SPAMMER, list_address
+from tests.harness.scenario import SPAMMER, list_address
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ import pytest
 
 from mailman_antibackscatter.auth.returnpath import (
     make_tag, parse_keyfile, tag_local)
-from mailman_antibackscatter.testing.scenario import SPAMMER, list_address
+from tests.harness.scenario import SPAMMER, list_address
 
 pytestmark = pytest.mark.e2e
 

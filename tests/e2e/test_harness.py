@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 
-from mailman_antibackscatter.testing.instance import MailmanInstance, xtext
-from mailman_antibackscatter.testing.smtpsink import SMTPSink, free_port
+from tests.harness.instance import MailmanInstance, xtext
+from tests.harness.smtpsink import SMTPSink, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -6,8 +6,8 @@ import itertools
 import pytest
 import requests
 
-from mailman_antibackscatter.model import SCHEMA_VERSION
-from mailman_antibackscatter.testing.scenario import list_address
+from mailman_antibackscatter.model.schema import SCHEMA_VERSION
+from tests.harness.scenario import list_address
 
 pytestmark = pytest.mark.e2e
 

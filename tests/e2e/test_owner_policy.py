@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from mailman_antibackscatter.model import SCHEMA_VERSION
-from mailman_antibackscatter.testing.scenario import SPAMMER, list_address
+from mailman_antibackscatter.model.schema import SCHEMA_VERSION
+from tests.harness.scenario import SPAMMER, list_address
 
 pytestmark = pytest.mark.e2e
 

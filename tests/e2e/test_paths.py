@@ -10,7 +10,7 @@ does not allow, exactly as backscatter-causing spam does.
 
 import pytest
 
-from mailman_antibackscatter.testing.scenario import SPAMMER, list_address
+from tests.harness.scenario import SPAMMER, list_address
 
 address = list_address
 

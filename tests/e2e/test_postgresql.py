@@ -11,15 +11,16 @@ own tables, with Mailman's alembic revision untouched.
 import pytest
 import psycopg2
 
-from mailman_antibackscatter.model import TABLES
-from mailman_antibackscatter.testing.postgres import PostgresServer
-from mailman_antibackscatter.testing.scenario import SPAMMER
+from mailman.database.model import Model
+from tests.harness.postgres import PostgresServer
+from tests.harness.scenario import SPAMMER
 from tests.e2e.test_paths import (
     BOB, OWNER, VICTIM, address, forged_then_authentic, settle)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]
 
-OURS = {model.__tablename__ for model in TABLES}
+OURS = {name for name in Model.metadata.tables
+        if name.startswith('antibackscatter_')}
 REJECT = address('dbreject')
 HOLD = address('dbhold')
 
@@ -126,7 +127,7 @@ def test_plugin_tables_beside_mailmans_and_alembic_untouched(
 
 def test_mailman_command_on_the_populated_database(outcomes, pg_world,
                                                    postgres):
-    """Every `mailman` command runs the plugin's create_tables again."""
+    """Every `mailman` command runs the plugin's migrate again."""
     def schema():
         return (postgres.tables('e2e_world'),
                 postgres.psql('SELECT version_num FROM alembic_version',

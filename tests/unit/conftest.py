@@ -4,8 +4,8 @@
 import pytest
 
 from mailman_antibackscatter.auth import Authenticator, EngineSettings
-from mailman_antibackscatter.testing.dnsserver import DNSServer
-from mailman_antibackscatter.testing.signing import dkim_sign, generate_rsa_key
+from tests.harness.dnsserver import DNSServer
+from tests.harness.signing import dkim_sign, generate_rsa_key
 
 
 @pytest.fixture(scope='session')

@@ -9,7 +9,7 @@ from engine_helpers import make_message
 
 from mailman_antibackscatter.auth import (
     Authenticator, ClientInfo, DNSTempError, EngineSettings, Status, Verdict)
-from mailman_antibackscatter.testing.signing import dkim_sign, generate_ed25519_key
+from tests.harness.signing import dkim_sign, generate_ed25519_key
 
 
 def test_settings_defaults_and_frozen():

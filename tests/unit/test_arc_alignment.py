@@ -3,7 +3,7 @@ import pytest
 from engine_helpers import make_message
 
 from mailman_antibackscatter.auth import ClientInfo, Status
-from mailman_antibackscatter.testing.signing import arc_seal
+from tests.harness.signing import arc_seal
 
 CLIENT = ClientInfo('203.0.113.5', 'relay.example.org', 'xforward')
 AAR = ('spf=pass smtp.mailfrom=alice@example.com; '

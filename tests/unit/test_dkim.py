@@ -5,7 +5,7 @@ import time
 from engine_helpers import make_message
 
 from mailman_antibackscatter.auth import ClientInfo, Status
-from mailman_antibackscatter.testing.signing import (
+from tests.harness.signing import (
     dkim_sign, generate_ed25519_key, generate_rsa_key)
 
 # A client for which no SPF is published, so DKIM alone decides.

@@ -10,7 +10,7 @@ import pytest
 
 from mailman_antibackscatter.auth import dkimverify
 from mailman_antibackscatter.auth.headers import parse_headers
-from mailman_antibackscatter.testing.signing import (
+from tests.harness.signing import (
     dkim_sign, generate_ed25519_key, generate_rsa_key)
 
 DOMAIN = 'example.com'

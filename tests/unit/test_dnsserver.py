@@ -7,7 +7,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from mailman_antibackscatter.testing.dnsserver import DNSServer
+from tests.harness.dnsserver import DNSServer
 
 
 def ask(srv, name, rdtype, tcp=False, timeout=2.0):

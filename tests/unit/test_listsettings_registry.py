@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from mailman_antibackscatter.listsettings import (
+from mailman_antibackscatter.app.list_policy import (
     OPTIONS, SITE_ONLY, format_interval, option, validate)
-from mailman_antibackscatter.settings import (
+from mailman_antibackscatter.config.settings import (
     SettingError, _parser_from_defaults, load_settings)
 
 
@@ -16,7 +16,7 @@ def test_every_option_has_a_site_default_of_its_kind():
     for key, opt in OPTIONS.items():
         text = defaults.get(opt.section, opt.option)
         value = opt.parse(text)
-        assert getattr(site, opt.attr) == value, key
+        assert getattr(site, key) == value, key
         assert isinstance(opt.to_json(value), dict(
             boolean=bool, integer=int, choice=str, text=str)[opt.kind]), key
         # The stored spelling of the default validates back to itself.

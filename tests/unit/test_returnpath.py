@@ -179,7 +179,7 @@ def test_a_tag_is_not_valid_again_a_thousand_days_later(ring):
     """The day field is 3 digits (mod 1000): a tag kept for 1000 days must
     not come back to life, even if the admin never rotated the key."""
     from dataclasses import replace
-    from mailman_antibackscatter.seal import _rotate_if_old
+    from mailman_antibackscatter.app.keys import _rotate_if_old
     tag = make_tag(ring.current, 'v', LIST, 'anne=example.org', DAY)
     assert check_tag(ring, tag, LIST, 'anne=example.org', DAY, LIFE).ok
     for later in (DAY + 1000, DAY + 1001, DAY + 2000):
@@ -202,10 +202,10 @@ def test_a_tag_is_not_valid_again_a_thousand_days_later(ring):
 
 
 def test_signing_ring_rotates_an_old_key_in_the_key_file(tmp_path):
-    from mailman_antibackscatter import seal
-    first = seal.signing_ring(str(tmp_path), DAY, LIFE).current
-    assert seal.signing_ring(str(tmp_path), DAY + 900, LIFE).current == first
+    from mailman_antibackscatter.app import keys
+    first = keys.signing_ring(str(tmp_path), DAY, LIFE).current
+    assert keys.signing_ring(str(tmp_path), DAY + 900, LIFE).current == first
     later = DAY + returnpath.MAX_KEY_AGE - LIFE
-    ring = seal.signing_ring(str(tmp_path), later, LIFE)
+    ring = keys.signing_ring(str(tmp_path), later, LIFE)
     assert ring.current.kid != first.kid and ring.current.created == later
-    assert seal.read_ring(str(tmp_path)) == ring
+    assert keys.read_ring(str(tmp_path)) == ring

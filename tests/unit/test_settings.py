@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from mailman_antibackscatter.settings import (
+from mailman_antibackscatter.config.settings import (
     SettingError, load_settings, parse_interval, parse_nameservers)
 
 

@@ -1,7 +1,7 @@
 """Web tier: the Postorius page against a real Mailman core with the plugin.
 
 A session fixture starts one Mailman (with the plugin, its DNS server and
-SMTP sink: mailman_antibackscatter.testing.scenario.World) and points the
+SMTP sink: tests.harness.scenario.World) and points the
 Django test site's MAILMAN_REST_API_* settings at it.  Nothing on the Mailman
 side is mocked.
 """
@@ -19,7 +19,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from mailman_antibackscatter.testing.scenario import (  # noqa: E402
+from tests.harness.scenario import (  # noqa: E402
     SPAMMER, World, list_address)
 
 LIST = list_address('club')

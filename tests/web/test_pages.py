@@ -100,7 +100,7 @@ def test_mailman_validation_errors_name_the_field(core, reset_overrides):
 
 
 def test_unreachable_mailman_is_a_message_not_a_traceback(core, settings):
-    from mailman_antibackscatter.testing.smtpsink import free_port
+    from tests.harness.smtpsink import free_port
     settings.MAILMAN_REST_API_URL = 'http://127.0.0.1:{}'.format(free_port())
     with pytest.raises(PluginError) as caught:
         PluginClient().settings(LIST_ID)
@@ -109,7 +109,7 @@ def test_unreachable_mailman_is_a_message_not_a_traceback(core, settings):
 
 def test_page_when_mailman_is_down_is_postorius_error_page(client, core,
                                                            users, settings):
-    from mailman_antibackscatter.testing.smtpsink import free_port
+    from tests.harness.smtpsink import free_port
     settings.MAILMAN_REST_API_URL = 'http://127.0.0.1:{}'.format(free_port())
     client.force_login(users['admin'])
     response = client.get(URL)

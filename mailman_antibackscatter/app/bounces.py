@@ -17,9 +17,9 @@ from mailman.config import config
 from mailman.utilities.datetime import now
 from mailman_antibackscatter.auth.returnpath import (
     KeyFileError, make_tag, split_bounces_local, tag_local)
-from mailman_antibackscatter.model import savepoint
-from mailman_antibackscatter.runtime import get_settings
-from mailman_antibackscatter.seal import read_ring, signing_ring
+from mailman_antibackscatter.model.schema import savepoint
+from mailman_antibackscatter.config.runtime import get_settings
+from mailman_antibackscatter.app.keys import read_ring, signing_ring
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -47,14 +47,14 @@ def policy(mlist=None):
     site = get_settings()
     settings = site
     if mlist is not None:
-        from mailman_antibackscatter.listsettings import policy_for
+        from mailman_antibackscatter.app.list_policy import policy_for
         settings = policy_for(mlist)
     return BouncePolicy(
         enabled=site.enabled and settings.enabled and site.bounces_enabled,
         tag_lifetime=site.tag_lifetime_days,
         grace_period=site.grace_period,
         sent_record_max=site.sent_record_max,
-        per_recipient=settings.bounces_per_recipient)
+        per_recipient=settings.per_recipient_return_path)
 
 
 def day_number(when=None):
@@ -138,7 +138,7 @@ def record_sent(message_id, recipients, list_id):
     global _inserted
     if not message_id or not recipients:
         return
-    from mailman_antibackscatter.model import SentMessage
+    from mailman_antibackscatter.model.tables import SentMessage
     day = now().date()
     try:
         pol = policy()
@@ -174,7 +174,7 @@ def prune_sent(pol=None, connection=None):
     delivery) or the session's: nothing of Mailman's is flushed.
     """
     from sqlalchemy import func, select
-    from mailman_antibackscatter.model import SentMessage
+    from mailman_antibackscatter.model.tables import SentMessage
     pol = pol or policy()
     run = (connection or config.db.store.connection()).execute
     table = SentMessage.__table__
@@ -192,7 +192,7 @@ def prune_sent(pol=None, connection=None):
 
 def was_sent(message_ids, recipient):
     """Did the list send any of *message_ids* to *recipient*?"""
-    from mailman_antibackscatter.model import SentMessage
+    from mailman_antibackscatter.model.tables import SentMessage
     digests = {sent_hash(mid, recipient) for mid in message_ids}
     if not digests:
         return False
@@ -217,7 +217,7 @@ def import_smtp_log(paths, list_ids, limit):
     a report quoting one of these counts, during the grace period, for a
     member of that list.  Returns the number of rows added.
     """
-    from mailman_antibackscatter.model import SentMessage
+    from mailman_antibackscatter.model.tables import SentMessage
     day = now().date()
     seen = set()
     for path in paths:
@@ -245,7 +245,7 @@ def import_smtp_log_once(pol=None):
     import os
     from mailman.interfaces.listmanager import IListManager
     from zope.component import getUtility
-    from mailman_antibackscatter.seal import update_ring
+    from mailman_antibackscatter.app.keys import update_ring
     pol = pol or policy()
     if not grace_active(pol) or read_ring(config.VAR_DIR).imported is not None:
         return None

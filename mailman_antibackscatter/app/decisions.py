@@ -9,7 +9,8 @@ import logging
 
 from mailman.config import config
 from mailman.utilities.datetime import today
-from mailman_antibackscatter.model import DecisionCount, savepoint
+from mailman_antibackscatter.model.schema import savepoint
+from mailman_antibackscatter.model.tables import DecisionCount
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -101,7 +102,7 @@ def _prune_daily(day):
     if _last_pruned == day:
         return
     _last_pruned = day
-    from mailman_antibackscatter.runtime import get_settings
+    from mailman_antibackscatter.config.runtime import get_settings
     prune(get_settings().statistics_retention)
 
 

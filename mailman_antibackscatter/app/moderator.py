@@ -6,8 +6,8 @@ and the owner summary, so the verdict of a held post is read one way.
 
 from dataclasses import dataclass
 
-from mailman_antibackscatter.runtime import get_settings
-from mailman_antibackscatter.trigger import MSGDATA_KEY, verdict_of
+from mailman_antibackscatter.config.runtime import get_settings
+from mailman_antibackscatter.app.trigger import MSGDATA_KEY, verdict_of
 
 
 @dataclass(frozen=True)

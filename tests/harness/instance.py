@@ -35,7 +35,7 @@ from typing import Iterable, Optional, Union
 
 import requests
 
-from mailman_antibackscatter.testing.smtpsink import free_port
+from tests.harness.smtpsink import free_port
 
 __all__ = ['MailmanInstance', 'MailmanStartError', 'database_class_for',
            'xtext']
@@ -213,7 +213,7 @@ class MailmanInstance:
             '[runner.{}]\nsleep_time: {}\n\n'.format(name, _FAST_SLEEP)
             for name in _FAST_RUNNERS)
         base = textwrap.dedent("""\
-            # Written by mailman_antibackscatter.testing.instance.
+            # Written by tests.harness.instance.
             [mailman]
             layout: here
             site_owner: {site_owner}

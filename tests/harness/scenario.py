@@ -16,10 +16,10 @@ import time
 
 from pathlib import Path
 
-from mailman_antibackscatter.testing.dnsserver import DNSServer
-from mailman_antibackscatter.testing.instance import MailmanInstance
-from mailman_antibackscatter.testing.signing import dkim_sign, generate_rsa_key
-from mailman_antibackscatter.testing.smtpsink import SMTPSink
+from tests.harness.dnsserver import DNSServer
+from tests.harness.instance import MailmanInstance
+from tests.harness.signing import dkim_sign, generate_rsa_key
+from tests.harness.smtpsink import SMTPSink
 
 LIST_DOMAIN = 'lists.example.net'
 AUTHSERV_ID = 'mail.lists.example.net'

@@ -2,8 +2,8 @@
 
 from mailman.config import config
 from mailman_antibackscatter import __version__
-from mailman_antibackscatter.listsettings import site_defaults
-from mailman_antibackscatter.runtime import get_settings
+from mailman_antibackscatter.app.list_policy import site_defaults
+from mailman_antibackscatter.config.runtime import get_settings
 
 
 def verdict_as_dict(verdict, authserv_id):
@@ -52,8 +52,8 @@ def status():
         policy=site_defaults(),
         ratelimit=dict(
             enabled=settings.ratelimit_enabled,
-            per_recipient=settings.per_recipient,
-            per_domain=settings.per_domain,
+            per_recipient=settings.ratelimit_per_recipient,
+            per_domain=settings.ratelimit_per_domain,
             window_seconds=int(settings.window.total_seconds())),
         dns=dict(
             nameservers=['{}:{}'.format(h, p)

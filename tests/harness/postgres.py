@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from mailman_antibackscatter.testing.smtpsink import free_port
+from tests.harness.smtpsink import free_port
 
 __all__ = ['PostgresServer', 'PostgresStartError', 'PostgresUnavailable',
            'ensure_postgres', 'find_bindir', 'unavailable_is_fatal']
@@ -416,7 +416,7 @@ class PostgresServer:
 
 
 def main(argv=None) -> int:
-    """`python -m mailman_antibackscatter.testing.postgres`: install + smoke.
+    """`python -m tests.harness.postgres`: install + smoke.
 
     Installs Debian's PostgreSQL if missing (as the test run would), starts a
     private server, runs one query and stops it; prints the timings.

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from mailman.config import config
-from mailman_antibackscatter.model import ListSetting, savepoint
-from mailman_antibackscatter.runtime import get_settings
-from mailman_antibackscatter.settings import CHOICES, SettingError, convert
-from mailman_antibackscatter.trigger import current
+from mailman_antibackscatter.model.schema import savepoint
+from mailman_antibackscatter.model.tables import ListSetting
+from mailman_antibackscatter.config.runtime import get_settings
+from mailman_antibackscatter.config.settings import CHOICES, SettingError, convert
+from mailman_antibackscatter.app.trigger import current
 from sqlalchemy import select
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -34,10 +35,9 @@ log = logging.getLogger('mailman.antibackscatter')
 class Option:
     """One option a list may override."""
 
-    name: str           # per-list key
+    name: str           # per-list key, and the SiteSettings attribute
     section: str        # where the site default is, in antibackscatter.cfg
     option: str
-    attr: str           # the SiteSettings attribute it overrides
     kind: str           # 'choice' | 'boolean' | 'integer' | 'text'
 
     @property
@@ -85,28 +85,21 @@ class Option:
 
 
 OPTIONS = {option.name: option for option in (
-    Option('enabled', 'antibackscatter', 'enabled', 'enabled', 'boolean'),
-    Option('answer', 'policy', 'answer', 'answer', 'choice'),
-    Option('reject_unproven', 'policy', 'reject_unproven',
-           'reject_unproven', 'choice'),
-    Option('forged_member', 'policy', 'forged_member', 'forged_member',
-           'choice'),
-    Option('owner_forged', 'policy', 'owner_forged', 'owner_forged',
-           'choice'),
-    Option('unproven_commands', 'policy', 'unproven_commands',
-           'unproven_commands', 'choice'),
-    Option('owner_notices', 'policy', 'owner_notices', 'owner_notices',
-           'choice'),
+    Option('enabled', 'antibackscatter', 'enabled', 'boolean'),
+    Option('answer', 'policy', 'answer', 'choice'),
+    Option('reject_unproven', 'policy', 'reject_unproven', 'choice'),
+    Option('forged_member', 'policy', 'forged_member', 'choice'),
+    Option('owner_forged', 'policy', 'owner_forged', 'choice'),
+    Option('unproven_commands', 'policy', 'unproven_commands', 'choice'),
+    Option('owner_notices', 'policy', 'owner_notices', 'choice'),
     Option('authenticated_membership', 'policy', 'authenticated_membership',
-           'authenticated_membership', 'boolean'),
+           'boolean'),
     Option('ratelimit_per_recipient', 'ratelimit', 'per_recipient',
-           'per_recipient', 'integer'),
-    Option('ratelimit_per_domain', 'ratelimit', 'per_domain', 'per_domain',
            'integer'),
-    Option('summary_interval', 'summary', 'interval', 'summary_interval',
-           'text'),
+    Option('ratelimit_per_domain', 'ratelimit', 'per_domain', 'integer'),
+    Option('summary_interval', 'summary', 'interval', 'text'),
     Option('per_recipient_return_path', 'bounces',
-           'per_recipient_return_path', 'bounces_per_recipient', 'boolean'),
+           'per_recipient_return_path', 'boolean'),
     )}
 
 # Options that exist only site-wide, and why (also in docs/site-admin.md).
@@ -210,7 +203,7 @@ def overrides(mlist_or_list_id):
 def site_defaults():
     """{key: value} of the site's values of the per-list options."""
     site = get_settings()
-    return {key: opt.to_json(getattr(site, opt.attr))
+    return {key: opt.to_json(getattr(site, key))
             for key, opt in OPTIONS.items()}
 
 
@@ -253,7 +246,7 @@ def _effective(list_id):
         if found is None:
             continue
         try:
-            changes[found.attr] = found.parse(text)
+            changes[key] = found.parse(text)
         except SettingError as error:
             log.error('list %s: stored %s %r is not valid (%s); using the '
                       'site default', list_id, key, text, error)
@@ -333,7 +326,7 @@ def describe(mlist_or_list_id):
     policy = policy_for(list_id)
     return dict(
         list_id=list_id,
-        settings={key: opt.to_json(getattr(policy, opt.attr))
+        settings={key: opt.to_json(getattr(policy, key))
                   for key, opt in OPTIONS.items()},
         overrides=mine,
         site_defaults=defaults,
@@ -351,7 +344,7 @@ def forget_list(list_id):
     list created later under the same List-Id must not inherit the old
     list's policy.
     """
-    from mailman_antibackscatter.model import QuietHold, SummaryState
+    from mailman_antibackscatter.model.tables import QuietHold, SummaryState
     store = config.db.store
     for model in (ListSetting, QuietHold, SummaryState):
         store.query(model).filter(model.list_id == list_id).delete()

@@ -20,9 +20,9 @@ from datetime import timedelta
 
 from mailman.config import config
 from mailman.utilities.datetime import now, today
-from mailman_antibackscatter import decisions
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.model import (
+from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.model.tables import (
     DecisionCount, QuietHold, SummaryState)
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -173,7 +173,7 @@ def _counts_since(list_id, state, interval, day):
 
 def compose(mlist, moment=None, force=False):
     """The Summary due for *mlist*, or None (not a summary list, not due)."""
-    from mailman_antibackscatter.held import held_posts
+    from mailman_antibackscatter.app.moderator import held_posts
     moment = moment or now()
     policy = policy_for(mlist)
     if not policy.enabled or policy.owner_notices not in SUMMARY_POLICIES:
@@ -254,6 +254,6 @@ def notify_owners(mlists, *, dry_run=False, force=False):
             summary = error
         results.append((list_id, summary))
     if not dry_run:
-        from mailman_antibackscatter.runtime import get_settings
+        from mailman_antibackscatter.config.runtime import get_settings
         decisions.prune(get_settings().statistics_retention)
     return results

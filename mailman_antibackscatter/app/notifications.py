@@ -21,10 +21,11 @@ the list's own (`listsettings.policy_for`).
 import logging
 
 from mailman.config import config
-from mailman_antibackscatter import decisions, ratelimit
+from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app import ratelimit
 from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.listsettings import policy_for
-from mailman_antibackscatter.trigger import current, from_internal_client
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.trigger import current, from_internal_client
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -90,7 +91,8 @@ def remember_quiet_hold(list_id, message_id):
     """Note a held post for the owners' summary (once per message)."""
     from mailman.config import config
     from mailman.utilities.datetime import now
-    from mailman_antibackscatter.model import QuietHold, savepoint
+    from mailman_antibackscatter.model.schema import savepoint
+    from mailman_antibackscatter.model.tables import QuietHold
     from sqlalchemy import select
     table = QuietHold.__table__
     with savepoint(config.db.store) as connection:

@@ -18,7 +18,7 @@ from importlib.resources import files
 
 from mailman_antibackscatter.auth import EngineSettings
 
-DEFAULTS_TEXT = files('mailman_antibackscatter').joinpath(
+DEFAULTS_TEXT = files('mailman_antibackscatter.config').joinpath(
     'antibackscatter.cfg').read_text(encoding='utf-8')
 
 CHOICES = {
@@ -214,8 +214,8 @@ class SiteSettings:
     owner_notices: str
     authenticated_membership: bool
     ratelimit_enabled: bool
-    per_recipient: int
-    per_domain: int
+    ratelimit_per_recipient: int
+    ratelimit_per_domain: int
     window: timedelta
     log_file: str
     log_level: str
@@ -223,20 +223,11 @@ class SiteSettings:
     tag_lifetime_days: int = 10
     grace_period: timedelta = timedelta(days=7)
     sent_record_max: int = 200000
-    bounces_per_recipient: bool = True
+    per_recipient_return_path: bool = True
     summary_interval: timedelta = timedelta(days=1)
     postorius_url: str = ''
     statistics_retention: timedelta = timedelta(days=400)
     problems: tuple = field(default=(), compare=False)
-
-    # The names the per-list option registry (listsettings.py) uses.
-    @property
-    def ratelimit_per_recipient(self):
-        return self.per_recipient
-
-    @property
-    def ratelimit_per_domain(self):
-        return self.per_domain
 
 
 def _parser_from_defaults():
@@ -321,14 +312,15 @@ def load_settings(site_parser=None):
         authenticated_membership=get(
             'policy', 'authenticated_membership'),
         ratelimit_enabled=get('ratelimit', 'enabled'),
-        per_recipient=get('ratelimit', 'per_recipient'),
-        per_domain=get('ratelimit', 'per_domain'),
+        ratelimit_per_recipient=get('ratelimit', 'per_recipient'),
+        ratelimit_per_domain=get('ratelimit', 'per_domain'),
         window=get('ratelimit', 'window'),
         bounces_enabled=get('bounces', 'enabled'),
         tag_lifetime_days=get('bounces', 'tag_lifetime'),
         grace_period=get('bounces', 'grace_period'),
         sent_record_max=get('bounces', 'sent_record_max'),
-        bounces_per_recipient=get('bounces', 'per_recipient_return_path'),
+        per_recipient_return_path=get(
+            'bounces', 'per_recipient_return_path'),
         log_file=get('logging', 'file').strip(),
         log_level=get('logging', 'level'),
         summary_interval=get('summary', 'interval'),

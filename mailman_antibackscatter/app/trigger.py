@@ -73,7 +73,7 @@ def verdict_of(msg, msgdata, authserv_id):
             pass
     if msg is None:
         return None
-    from mailman_antibackscatter.seal import current_sealer
+    from mailman_antibackscatter.app.keys import current_sealer
     seal = current_sealer()
     for value in msg.get_all('Authentication-Results', []):
         verdict = Verdict.from_authentication_results(

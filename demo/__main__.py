@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailman_antibackscatter.testing.scenario import (
+from tests.harness.scenario import (
     AUTHENTIC_MX, DNSDOWN_MX, SPAMMER, World, list_address)
 
 

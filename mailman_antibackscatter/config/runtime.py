@@ -7,7 +7,7 @@ on a bare configuration) gets the shipped defaults.
 
 import threading
 
-from mailman_antibackscatter.settings import load_settings
+from mailman_antibackscatter.config.settings import load_settings
 
 _lock = threading.Lock()
 _settings = None

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from mailman.config import config
 from mailman.utilities.datetime import now
-from mailman_antibackscatter.model import SentAnswer, savepoint
+from mailman_antibackscatter.model.schema import savepoint
+from mailman_antibackscatter.model.tables import SentAnswer
 from sqlalchemy import func, select
 
 
@@ -39,9 +40,9 @@ def allow(recipient, settings):
         def sent(column, value):
             return connection.execute(select(func.count()).where(
                 column == value, table.c.sent_at >= since)).scalar()
-        if sent(table.c.recipient, recipient) >= settings.per_recipient:
+        if sent(table.c.recipient, recipient) >= settings.ratelimit_per_recipient:
             return False, 'ratelimit-recipient'
-        if sent(table.c.domain, domain) >= settings.per_domain:
+        if sent(table.c.domain, domain) >= settings.ratelimit_per_domain:
             return False, 'ratelimit-domain'
         if _last_prune is None or moment - _last_prune > PRUNE_EVERY:
             # Forget what fell out of the window, so the table stays small.

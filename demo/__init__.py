@@ -1,0 +1,1 @@
+"""`make demo`: a real Mailman fed forged and authentic mail."""

@@ -1,0 +1,1 @@
+"""Mailman-facing logic, as in mailman.app: what the plugin decides."""

@@ -1,0 +1,1 @@
+"""Site settings: the shipped defaults, the admin's file, process state."""

@@ -1,1 +1,0 @@
-"""handlers of the anti-backscatter plugin."""

@@ -1,0 +1,1 @@
+"""The plugin's tables in Mailman's database, and their migrations."""

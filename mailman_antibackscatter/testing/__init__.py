@@ -1,1 +1,0 @@
-"""testing of the anti-backscatter plugin."""

@@ -1,0 +1,1 @@
+"""Servers the tests and the demo start on loopback: Mailman, DNS, SMTP."""
