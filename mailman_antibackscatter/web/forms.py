@@ -60,9 +60,6 @@ OPTION_TEXT = {
           'or a proven envelope sender) is a member. No: as Mailman, any of '
           'From, envelope sender, Reply-To or Sender being a member is '
           'enough, so one forged header makes spam a member post.')),
-    'ratelimit_enabled': (
-        _('Limit automatic replies'),
-        _('Cap how many automatic replies one address or one domain gets.')),
     'ratelimit_per_recipient': (
         _('Replies per address'),
         _('Automatic replies one address may get per period.')),
@@ -80,15 +77,7 @@ OPTION_TEXT = {
           'for. No: one copy goes to many members of a domain with a shared '
           'return path (fewer connections to the mail server; a report then '
           'counts for any member it names).')),
-    'ratelimit_window': (
-        _('Rate limit period'),
-        _('For example 12h, 1d or 2w.')),
 }
-# The same texts under the site file's own names.
-for _site, _key in (('per_recipient', 'ratelimit_per_recipient'),
-                    ('per_domain', 'ratelimit_per_domain'),
-                    ('window', 'ratelimit_window')):
-    OPTION_TEXT[_site] = OPTION_TEXT[_key]
 
 CHOICE_TEXT = {
     'proven': _('proven senders only'),
@@ -136,11 +125,7 @@ class SenderAuthenticationForm(forms.Form):
     def __init__(self, data=None, *, options, overrides, site_defaults,
                  **kwargs):
         super().__init__(data, **kwargs)
-        self.options = options
-        self.site_defaults = site_defaults
         for key, spec in options.items():
-            if spec.get('site_only'):
-                continue
             field = self._field(key, spec, site_defaults.get(key))
             if field is None:
                 continue
@@ -189,10 +174,3 @@ class SenderAuthenticationForm(forms.Form):
                 continue
             result[key] = str(value)
         return result
-
-    def site_only(self):
-        """(label, value) of options only the site administrator sets."""
-        return [
-            (OPTION_TEXT.get(key, (key,))[0],
-             _shown(self.site_defaults.get(key)))
-            for key, spec in self.options.items() if spec.get('site_only')]

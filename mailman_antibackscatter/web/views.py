@@ -5,15 +5,13 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
-from postorius.auth.decorators import list_owner_required
-from postorius.models import List
-
+from django.utils.translation import gettext as _, gettext_lazy as _l
 from mailman_antibackscatter.web import chart
 from mailman_antibackscatter.web.client import PluginClient, PluginError
 from mailman_antibackscatter.web.forms import SenderAuthenticationForm
 from mailman_antibackscatter.web.nav import CURRENT
+from postorius.auth.decorators import list_owner_required
+from postorius.models import List
 
 CHART_DAYS = 30
 
@@ -112,7 +110,6 @@ def list_sender_authentication(request, list_id):
         'list': mlist,
         'form': form,
         'rows': _rows(form, current) if form is not None else [],
-        'site_only': form.site_only() if form is not None else [],
         'chart_days': CHART_DAYS,
         'chart': chart.render(stats.get('series', [])) if stats else None,
         'totals': [(label, (stats.get('totals') or {}).get(key, 0))

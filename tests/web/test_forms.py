@@ -18,11 +18,10 @@ OPTIONS = {
     'ratelimit_window': {'type': 'text', 'choices': None, 'site_only': False},
     'future_option': {'type': 'choice', 'choices': ['a', 'b'],
                       'site_only': False},
-    'authserv_id': {'type': 'text', 'choices': None, 'site_only': True},
 }
 SITE = {'enabled': True, 'answer': 'proven', 'owner_notices': 'not-forged',
         'ratelimit_per_recipient': 10, 'ratelimit_window': '1d',
-        'future_option': 'a', 'authserv_id': 'antibackscatter.example.net'}
+        'future_option': 'a'}
 
 
 def make(data=None, overrides=None):
@@ -46,11 +45,6 @@ def test_owner_labels_and_unknown_options_still_shown():
     assert 'proven' in str(form.fields['answer'].help_text)
     assert form.fields['future_option'].label == 'Future option'
 
-
-def test_site_only_options_are_not_editable():
-    form = make()
-    assert 'authserv_id' not in form.fields
-    assert form.site_only() == [('authserv_id', 'antibackscatter.example.net')]
 
 
 def test_initial_values_come_from_the_lists_overrides():
