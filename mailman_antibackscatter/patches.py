@@ -1,25 +1,31 @@
-"""Every change the plugin makes to Mailman's own behaviour, in one place.
+# Copyright (C) 2026 The mailman_antibackscatter authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every object of another library that the plugin rebinds, in one place.
 
-`install()` runs from the plugin's post_hook in every Mailman process.  It
-wraps four Mailman functions (one of them in the three modules that import
-it by name) and replaces five built-in components by subclasses.  Each target is checked first (it must exist and have the
-signature it has in Mailman 3.3.10): if a Mailman upgrade moved or changed
-one, start-up logs an error naming it and `tests/component/test_patches.py`
-fails, instead of the protection silently going away.
+Mailman: four functions are wrapped (one of them in the three modules that
+import it by name), five built-in chains and rules are replaced by
+subclasses, and for the length of one call the delivery agents of
+`deliver()` and the bounces switchboard are swapped.  Postorius: its
+`list_nav` template tag is wrapped.
+
+`check_mailman()` checks every Mailman target first: each must exist with
+the parameters it has in the supported Mailman, and so must every method
+the plugin's subclasses override.  The plugin's pre_hook calls it before
+it installs anything, so a Mailman upgrade that moved a target leaves the
+site with stock Mailman and a log line naming the target, never with half
+of the protection.
+
+Nothing here imports Mailman or Django at module level: the Postorius
+process (which may not have Mailman core) imports this module too.
 """
 
 import importlib
 import inspect
 import logging
+import threading
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-
-from mailman_antibackscatter.app.notifications import guarded_send
-from mailman_antibackscatter.app.list_policy import policy_for
-from mailman_antibackscatter.config.runtime import get_settings
-from mailman_antibackscatter.auth import Status
-from mailman_antibackscatter.app.trigger import (
-    MSGDATA_KEY, Trigger, answering, current, verdict_of)
 
 log = logging.getLogger('mailman.antibackscatter')
 MARK = '_antibackscatter_original'
@@ -31,6 +37,8 @@ class PatchTargetError(RuntimeError):
 
 @dataclass(frozen=True)
 class Target:
+    """A function or method of another library, by module and name."""
+
     module: str
     owner: str          # class name, or '' for a module-level function
     name: str
@@ -50,6 +58,7 @@ class Target:
             raise PatchTargetError('{} not found: {}'.format(self, error))
 
     def check(self):
+        """The unwrapped function; PatchTargetError if moved or changed."""
         function = self.current()
         original = getattr(function, MARK, function)
         found = tuple(inspect.signature(original).parameters)
@@ -58,6 +67,8 @@ class Target:
                 self, found, self.parameters))
         return original
 
+
+# -- Mailman: wrapped functions ---------------------------------------------
 
 RUNNER = Target('mailman.core.runner', 'Runner', '_process_one_file',
                 ('self', 'msg', 'msgdata'))
@@ -76,12 +87,64 @@ MODERATOR = (
 PIPELINE_REJECT = Target('mailman.core.pipelines', '', 'bounce_message',
                          ('mlist', 'msg', 'error'))
 TARGETS = (RUNNER, SEND, PIPELINE_REJECT) + MODERATOR
-# Not wrapped, but relied upon: mta/deliver.py calls Mailman's deliver()
-# with its two delivery agents swapped for tagging subclasses, which works
-# only while deliver() looks them up as module globals at call time.
+
+# -- Mailman: methods the plugin's subclasses override ------------------------
+
+_MSG = ('self', 'mlist', 'msg', 'msgdata')
+_SMTP = ('self', 'server', 'session', 'envelope')
+# (The posting chain extends BuiltInChain._link_descriptions; importing it
+# fails when that is gone, see _component_classes.)
+OVERRIDDEN = (
+    Target('mailman.chains.owner', 'BuiltInOwnerChain', '_process', _MSG),
+    Target('mailman.chains.reject', 'RejectChain', '_process', _MSG),
+    Target('mailman.rules.moderation', 'MemberModeration', 'check', _MSG),
+    Target('mailman.rules.moderation', 'NonmemberModeration', 'check', _MSG),
+    Target('mailman.runners.command', 'CommandRunner', '_dispose', _MSG),
+    Target('mailman.runners.bounce', 'BounceRunner', '_dispose', _MSG),
+    Target('mailman.runners.bounce', 'BounceRunner', '_do_periodic',
+           ('self',)),
+    Target('mailman.core.runner', 'Runner', '_snooze', ('self', 'filecnt')),
+    Target('mailman.core.runner', 'Runner', '_clean_up', ('self',)),
+    Target('mailman.runners.lmtp', 'LMTPHandler', 'handle_DATA', _SMTP),
+    # Mailman's @transactional wrapper hides the real parameters.
+    Target('mailman.runners.lmtp', 'LMTPHandler', '_handle_DATA',
+           ('args', 'kws')),
+    Target('mailman.runners.lmtp', 'LMTPController', 'factory', ('self',)),
+    )
+
+# Built-in components replaced by subclasses: (registry, class path).
+COMPONENTS = (
+    ('chains', 'mailman_antibackscatter.chains.posting',
+     'AuthenticatedPostingChain'),
+    ('chains', 'mailman_antibackscatter.chains.owner',
+     'AuthenticatedOwnerChain'),
+    ('chains', 'mailman_antibackscatter.chains.reject',
+     'AuthenticatedRejectChain'),
+    ('rules', 'mailman_antibackscatter.rules.moderation',
+     'AuthenticatedMemberModeration'),
+    ('rules', 'mailman_antibackscatter.rules.moderation',
+     'AuthenticatedNonmemberModeration'),
+    )
+
+# Not wrapped, but swapped during one call: mta/deliver.py runs Mailman's
+# deliver() with its two delivery agents replaced by tagging subclasses,
+# which works only while deliver() looks them up as module globals.
 OUTGOING = Target('mailman.mta.deliver', '', 'deliver',
                   ('mlist', 'msg', 'msgdata'))
 OUTGOING_AGENTS = ('Deliver', 'BulkDelivery')
+
+
+def _component_classes():
+    """[(registry name, the plugin's class)] of the replaced components."""
+    found = []
+    for registry, module, name in COMPONENTS:
+        try:
+            found.append((registry,
+                          getattr(importlib.import_module(module), name)))
+        except (ImportError, AttributeError) as error:
+            raise PatchTargetError('{}.{} cannot be loaded: {}'.format(
+                module, name, error))
+    return found
 
 
 def check_outgoing():
@@ -97,72 +160,19 @@ def check_outgoing():
                                    'time'.format(OUTGOING, name))
 
 
-def _process_one_file_wrapper(original):
-    def _process_one_file(self, msg, msgdata):
-        # Site-level: which processes answer is not a list's choice; a list
-        # that switched the plugin off is let through at each decision.
-        settings = get_settings()
-        if not settings.enabled or self.name not in settings.answering_runners:
-            return original(self, msg, msgdata)
-        verdict = verdict_of(msg, msgdata, settings.engine.authserv_id)
-        trigger = Trigger(
-            list_id=msgdata.get('listid', ''),
-            message_id=str(msg.get('message-id', '')),
-            verdict=verdict, where='runner:' + self.name)
-        with answering(trigger):
-            return original(self, msg, msgdata)
-    return _process_one_file
-
-
-def _handle_message_wrapper(original):
-    def handle_message(mlist, id, action, comment=None, forward=None):
-        with answering(_held_trigger(mlist, id, forward)):
-            return original(mlist, id, action, comment, forward)
-    return handle_message
-
-
-def _pipeline_reject_wrapper(original):
-    """A pipeline reject of an undecided (temperror) sender holds instead.
-
-    Mailman drops a message whose pipeline raised RejectMessage and bounces
-    it; the exit already stops the bounce to an unproven sender, but a DNS
-    failure must never cost a message, so that one is held.
-    """
-    def bounce_message(mlist, msg, error=None):
-        trigger = current()
-        if (trigger is not None and trigger.verdict is not None
-                and policy_for(mlist).enabled
-                and trigger.status_for(msg.sender) is Status.TEMPERROR):
-            from mailman.app.moderator import hold_message
-            from mailman_antibackscatter.app import decisions
-            hold_message(mlist, msg,
-                         {MSGDATA_KEY: trigger.verdict.to_dict()},
-                         'Rejected by a content filter ({}); held because '
-                         'DNS trouble kept the sender unproven'.format(error))
-            decisions.record(
-                'pipeline-reject-held-temperror', list_id=mlist.list_id,
-                message_id=str(msg.get('message-id', '')),
-                verdict=trigger.verdict, action='hold')
-            return None
-        return original(mlist, msg, error)
-    return bounce_message
-
-
-def _held_trigger(mlist, request_id, forward=None):
-    """The trigger for a moderator's decision on held post *request_id*."""
-    from mailman_antibackscatter.app.moderator import held_post
-    verdict, message_id = None, ''
-    try:
-        post = held_post(mlist, request_id)
-        if post is not None:
-            verdict, message_id = post.verdict, post.message_id
-    except Exception:
-        log.exception('could not read the verdict of held request %s on %s',
-                      request_id, mlist.list_id)
-    return Trigger(list_id=mlist.list_id, message_id=message_id,
-                   verdict=verdict, where='moderator',
-                   # A moderator's own "forward to" addresses are no answer.
-                   chosen=frozenset(a.lower() for a in (forward or ())))
+def check_mailman(bounces=True):
+    """Check every Mailman target; raises PatchTargetError naming the first
+    that moved.  Changes nothing."""
+    for target in TARGETS + OVERRIDDEN:
+        target.check()
+    for registry, component_class in _component_classes():
+        base = component_class.__mro__[1]
+        if getattr(base, 'name', None) != component_class.name:
+            raise PatchTargetError('{} no longer subclasses Mailman\'s '
+                                   '{!r}'.format(component_class.__name__,
+                                                 component_class.name))
+    if bounces:
+        check_outgoing()
 
 
 def _wrap(target, make_wrapper):
@@ -179,47 +189,25 @@ def _wrap(target, make_wrapper):
 
 def install_wrappers():
     """Wrap the Mailman functions; returns the names wrapped."""
-    done = []
-    if _wrap(RUNNER, _process_one_file_wrapper):
-        done.append(str(RUNNER))
-    if _wrap(SEND, guarded_send):
-        done.append(str(SEND))
-    if _wrap(PIPELINE_REJECT, _pipeline_reject_wrapper):
-        done.append(str(PIPELINE_REJECT))
-    for target in MODERATOR:
-        if _wrap(target, _handle_message_wrapper):
-            done.append(str(target))
-    return done
-
-
-def uninstall_wrappers():
-    """Undo install_wrappers (used by tests)."""
-    for target in TARGETS:
-        current = target.current()
-        original = getattr(current, MARK, None)
-        if original is not None:
-            setattr(target.container(), target.name, original)
+    # Imported here: these modules need Mailman, this one must not.
+    from mailman_antibackscatter.app.moderator import (
+        hold_undecided_reject, moderator_decision)
+    from mailman_antibackscatter.app.notifications import guarded_send
+    from mailman_antibackscatter.app.trigger import answering_runner
+    wrappers = [(RUNNER, answering_runner), (SEND, guarded_send),
+                (PIPELINE_REJECT, hold_undecided_reject)]
+    wrappers += [(target, moderator_decision) for target in MODERATOR]
+    return [str(target) for target, make_wrapper in wrappers
+            if _wrap(target, make_wrapper)]
 
 
 def install_components(config):
     """Replace built-in chains and rules by the plugin's subclasses."""
-    from mailman_antibackscatter.chains.owner import AuthenticatedOwnerChain
-    from mailman_antibackscatter.chains.posting import (
-        AuthenticatedPostingChain)
-    from mailman_antibackscatter.chains.reject import AuthenticatedRejectChain
-    from mailman_antibackscatter.rules.moderation import (
-        AuthenticatedMemberModeration, AuthenticatedNonmemberModeration)
     # The moderation rules are always replaced: each list decides with
     # authenticated_membership whether they look at the author only.
-    replacements = [
-        (config.chains, AuthenticatedPostingChain),
-        (config.chains, AuthenticatedOwnerChain),
-        (config.chains, AuthenticatedRejectChain),
-        (config.rules, AuthenticatedMemberModeration),
-        (config.rules, AuthenticatedNonmemberModeration),
-        ]
     done = []
-    for registry, component_class in replacements:
+    for registry_name, component_class in _component_classes():
+        registry = getattr(config, registry_name)
         name = component_class.name
         if name not in registry:
             raise PatchTargetError('built-in component {!r} missing'.format(
@@ -230,15 +218,73 @@ def install_components(config):
     return done
 
 
-def install(config):
-    """Install everything; logs what was changed.  Raises PatchTargetError."""
-    for target in TARGETS:
-        target.check()
-    if get_settings().bounces_enabled:
-        check_outgoing()
+def install_mailman(config):
+    """Install every Mailman change; logs what was changed."""
     wrapped = install_wrappers()
     replaced = install_components(config)
     if wrapped or replaced:
         log.info('installed: wrapped %s; replaced %s',
                  ', '.join(wrapped) or 'nothing',
                  ', '.join(replaced) or 'nothing')
+
+
+# -- Mailman: swapped for the length of one call ------------------------------
+
+_swap_lock = threading.Lock()
+
+
+@contextmanager
+def delivery_agents(deliver_class, bulk_class):
+    """Mailman's deliver() uses these two agents while the block runs.
+
+    The outgoing runner delivers one message at a time; the lock keeps any
+    other thread of the process out while the module globals are swapped.
+    """
+    from mailman.mta import deliver as stock
+    with _swap_lock:
+        saved = stock.Deliver, stock.BulkDelivery
+        stock.Deliver, stock.BulkDelivery = deliver_class, bulk_class
+        try:
+            yield
+        finally:
+            stock.Deliver, stock.BulkDelivery = saved
+
+
+@contextmanager
+def switchboard(name, make_replacement):
+    """`config.switchboards[name]` is `make_replacement(stock)` while the
+    block runs (in the one thread that queues the message)."""
+    from mailman.config import config
+    stock = config.switchboards[name]
+    config.switchboards[name] = make_replacement(stock)
+    try:
+        yield
+    finally:
+        config.switchboards[name] = stock
+
+
+# -- Postorius ------------------------------------------------------------
+
+LIST_NAV = Target('postorius.templatetags.nav_helpers', '', 'list_nav',
+                  ('context', 'current', 'title', 'subtitle'))
+
+
+def install_list_nav(make_wrapper):
+    """Wrap Postorius' `list_nav` tag (once) with `make_wrapper(original)`.
+
+    Returns False, with a log line, when Postorius no longer has the tag
+    as expected; its menu is then drawn unchanged.
+    """
+    try:
+        original = LIST_NAV.check()
+    except PatchTargetError as error:
+        log.warning('no "Sender authentication" menu item: %s', error)
+        return False
+    module = LIST_NAV.container()
+    if getattr(module.list_nav, MARK, None) is not None:
+        return False
+    wrapper = make_wrapper(original)
+    setattr(wrapper, MARK, original)
+    module.list_nav = wrapper
+    module.register.simple_tag(wrapper, takes_context=True, name='list_nav')
+    return True

@@ -1,12 +1,20 @@
 """The Mailman plugin object named by `[plugin.antibackscatter] class:`."""
 
 import logging
+import logging.handlers
+import os
 
 from mailman.config import config
+from mailman.config.config import external_configuration
 from mailman.interfaces.plugin import IPlugin
+from mailman_antibackscatter import patches
+from mailman_antibackscatter.app.list_policy import on_list_deleting
 from mailman_antibackscatter.config import runtime
 from mailman_antibackscatter.config.settings import load_settings
+from mailman_antibackscatter.model.schema import migrate
+from mailman_antibackscatter.rest.root import AntiBackscatterRoot
 from public import public
+from zope.event import subscribers
 from zope.interface import implementer
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -33,8 +41,6 @@ def setup_logging(settings):
     does this itself.  WatchedFileHandler reopens the file after logrotate
     moves it.
     """
-    import logging.handlers
-    import os
     log.setLevel(settings.log_level.upper())
     if not settings.log_file:
         return
@@ -54,7 +60,6 @@ def read_site_configuration(section):
     path = section.configuration.strip() if section is not None else ''
     if not path:
         return None
-    from mailman.config.config import external_configuration
     try:
         return external_configuration(path)
     except Exception as error:
@@ -119,8 +124,19 @@ class AntiBackscatterPlugin:
         for problem in settings.problems:
             log.error('configuration: %s', problem)
         runtime.configure(settings)
+        runtime.refuse(None)
         if not settings.enabled:
             log.info('disabled by its configuration file')
+            return
+        # Every target first: a moved one must leave stock Mailman, not a
+        # site whose runners are the plugin's but whose exit is not.
+        try:
+            patches.check_mailman(bounces=settings.bounces_enabled)
+        except patches.PatchTargetError as error:
+            runtime.refuse('this Mailman differs from the one the plugin '
+                           'supports: {}'.format(error))
+            log.error('NOT PROTECTING, nothing installed: %s',
+                      runtime.not_protecting())
             return
         overrides = runner_overrides(settings)
         if overrides:
@@ -128,25 +144,20 @@ class AntiBackscatterPlugin:
 
     def post_hook(self):
         settings = runtime.get_settings()
-        if not settings.enabled:
+        if not settings.enabled or runtime.not_protecting():
             return
-        from mailman_antibackscatter.app.list_policy import on_list_deleting
-        from mailman_antibackscatter.model.schema import migrate
-        from mailman_antibackscatter.patches import PatchTargetError, install
-        from zope.event import subscribers
         migrate(config.db.engine)
         if on_list_deleting not in subscribers:
             subscribers.append(on_list_deleting)
         try:
-            install(config)
-        except PatchTargetError as error:
-            # Mailman carries on without the plugin's protection; say so
-            # where the admin looks, with what moved.
-            log.error('NOT PROTECTING: this Mailman version differs from the '
-                      'one the plugin supports (%s)', error)
+            patches.install_mailman(config)
+        except patches.PatchTargetError as error:
+            # Only a registry entry can still be missing here (chains and
+            # rules exist only after pre_hook); say so where admins look.
+            runtime.refuse(str(error))
+            log.error('NOT PROTECTING: %s', error)
             raise
 
     @property
     def resource(self):
-        from mailman_antibackscatter.rest.root import AntiBackscatterRoot
         return AntiBackscatterRoot()

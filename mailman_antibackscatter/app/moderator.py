@@ -1,13 +1,26 @@
 """Held posts in Mailman's requests database, with the door's verdict.
 
-Used by the moderator's decisions (patches.py), the REST `held` resource
-and the owner summary, so the verdict of a held post is read one way.
+Used by the moderator's decisions, the REST `held` resource and the owner
+summary, so the verdict of a held post is read one way; and what a
+moderator's decision or a content-filter reject does to an unproven sender.
 """
+
+import logging
 
 from dataclasses import dataclass
 
+from mailman.app.moderator import hold_message
+from mailman.interfaces.messages import IMessageStore
+from mailman.interfaces.requests import IListRequests, RequestType
+from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.trigger import (
+    answering, current, MSGDATA_KEY, Trigger, verdict_of)
+from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.config.runtime import get_settings
-from mailman_antibackscatter.app.trigger import MSGDATA_KEY, verdict_of
+from zope.component import getUtility
+
+log = logging.getLogger('mailman.antibackscatter')
 
 
 @dataclass(frozen=True)
@@ -41,15 +54,12 @@ def _verdict(data):
         return None
     # Held before the plugin stored verdicts in msgdata: read the door's
     # sealed header from the stored message.
-    from mailman.interfaces.messages import IMessageStore
-    from zope.component import getUtility
     held = getUtility(IMessageStore).get_message_by_id(message_id)
     return None if held is None else verdict_of(held, None, authserv_id)
 
 
 def held_post(mlist, request_id):
     """The held post *request_id* of *mlist*, or None."""
-    from mailman.interfaces.requests import IListRequests, RequestType
     found = IListRequests(mlist).get_request(
         request_id, RequestType.held_message)
     if found is None:
@@ -67,7 +77,6 @@ def held_post(mlist, request_id):
 
 def held_posts(mlist):
     """Every held post of *mlist*, oldest first."""
-    from mailman.interfaces.requests import IListRequests, RequestType
     requests = IListRequests(mlist)
     result = []
     for request in requests.of_type(RequestType.held_message):
@@ -75,3 +84,54 @@ def held_posts(mlist):
         if post is not None:
             result.append(post)
     return result
+
+
+def held_trigger(mlist, request_id, forward=None):
+    """The trigger for a moderator's decision on held post *request_id*."""
+    verdict, message_id = None, ''
+    try:
+        post = held_post(mlist, request_id)
+        if post is not None:
+            verdict, message_id = post.verdict, post.message_id
+    except Exception:
+        log.exception('could not read the verdict of held request %s on %s',
+                      request_id, mlist.list_id)
+    return Trigger(list_id=mlist.list_id, message_id=message_id,
+                   verdict=verdict, where='moderator',
+                   # A moderator's own "forward to" addresses are no answer.
+                   chosen=frozenset(a.lower() for a in (forward or ())))
+
+
+def moderator_decision(original):
+    """Wrap `handle_message`: a held post is the trigger while a moderator's
+    decision on it is carried out (patches.py installs it)."""
+    def handle_message(mlist, id, action, comment=None, forward=None):
+        with answering(held_trigger(mlist, id, forward)):
+            return original(mlist, id, action, comment, forward)
+    return handle_message
+
+
+def hold_undecided_reject(original):
+    """Wrap the pipeline's `bounce_message`: a content-filter reject of an
+    undecided (temperror) sender holds the message instead.
+
+    Mailman drops a message whose pipeline raised RejectMessage and bounces
+    it; the exit already stops the bounce to an unproven sender, but a DNS
+    failure must never cost a message, so that one is held.
+    """
+    def bounce_message(mlist, msg, error=None):
+        trigger = current()
+        if (trigger is not None and trigger.verdict is not None
+                and policy_for(mlist).enabled
+                and trigger.status_for(msg.sender) is Status.TEMPERROR):
+            hold_message(mlist, msg,
+                         {MSGDATA_KEY: trigger.verdict.to_dict()},
+                         'Rejected by a content filter ({}); held because '
+                         'DNS trouble kept the sender unproven'.format(error))
+            decisions.record(
+                'pipeline-reject-held-temperror', list_id=mlist.list_id,
+                message_id=str(msg.get('message-id', '')),
+                verdict=trigger.verdict, action='hold')
+            return None
+        return original(mlist, msg, error)
+    return bounce_message

@@ -3,7 +3,8 @@
 from mailman.config import config
 from mailman_antibackscatter import __version__
 from mailman_antibackscatter.app.list_policy import site_defaults
-from mailman_antibackscatter.config.runtime import get_settings
+from mailman_antibackscatter.config.runtime import get_settings, not_protecting
+from mailman_antibackscatter.patches import MARK, TARGETS
 
 
 def verdict_as_dict(verdict, authserv_id):
@@ -31,12 +32,12 @@ def verdict_as_dict(verdict, authserv_id):
 
 def status():
     """What is installed and in force in this process."""
-    from mailman_antibackscatter.patches import MARK, TARGETS
     settings = get_settings()
-    wrapped = {str(t): _is_wrapped(t, MARK) for t in TARGETS}
+    wrapped = {str(t): _is_wrapped(t) for t in TARGETS}
     return dict(
         version=__version__,
         enabled=settings.enabled,
+        not_protecting=not_protecting(),
         authserv_id=settings.engine.authserv_id,
         runners=dict(
             lmtp=getattr(config, 'runner.lmtp')['class'],
@@ -63,8 +64,8 @@ def status():
         )
 
 
-def _is_wrapped(target, mark):
+def _is_wrapped(target):
     try:
-        return getattr(target.current(), mark, None) is not None
+        return getattr(target.current(), MARK, None) is not None
     except Exception:
         return False

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from mailman_antibackscatter.app.keys import current_sealer
 from mailman_antibackscatter.auth import Status, Verdict
+from mailman_antibackscatter.config.runtime import get_settings
 
 # msgdata key; it does not start with '_' so the switchboard keeps it, and
 # hold_message() copies it into the requests database with the held post.
@@ -57,6 +59,25 @@ def answering(trigger):
         _current.reset(token)
 
 
+def answering_runner(original):
+    """Wrap `Runner._process_one_file`: the message is the trigger while a
+    runner in `answering_runners` handles it (patches.py installs it)."""
+    def _process_one_file(self, msg, msgdata):
+        # Site-level: which processes answer is not a list's choice; a list
+        # that switched the plugin off is let through at each decision.
+        settings = get_settings()
+        if not settings.enabled or self.name not in settings.answering_runners:
+            return original(self, msg, msgdata)
+        verdict = verdict_of(msg, msgdata, settings.engine.authserv_id)
+        trigger = Trigger(
+            list_id=msgdata.get('listid', ''),
+            message_id=str(msg.get('message-id', '')),
+            verdict=verdict, where='runner:' + self.name)
+        with answering(trigger):
+            return original(self, msg, msgdata)
+    return _process_one_file
+
+
 def verdict_of(msg, msgdata, authserv_id):
     """The door's verdict for *msg*: from msgdata, else from our own header.
 
@@ -73,7 +94,6 @@ def verdict_of(msg, msgdata, authserv_id):
             pass
     if msg is None:
         return None
-    from mailman_antibackscatter.app.keys import current_sealer
     seal = current_sealer()
     for value in msg.get_all('Authentication-Results', []):
         verdict = Verdict.from_authentication_results(

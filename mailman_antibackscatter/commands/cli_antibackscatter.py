@@ -2,13 +2,27 @@
 
 import json
 
-import click
+from datetime import timedelta
+from email import message_from_bytes
+from email.utils import parseaddr
 
+import click
+from mailman.config import config
+from mailman.database.transaction import transaction
 from mailman.interfaces.command import ICLISubCommand
-from mailman_antibackscatter.app import decisions
+from mailman.interfaces.listmanager import IListManager
+from mailman.utilities.datetime import today
+from mailman_antibackscatter.app import decisions, list_policy, summary
+from mailman_antibackscatter.app.bounces import day_number, EPOCH, policy
+from mailman_antibackscatter.app.keys import read_ring, update_ring
+from mailman_antibackscatter.app.list_policy import find_list
 from mailman_antibackscatter.app.status import status, verdict_as_dict
-from mailman_antibackscatter.config.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.auth import ClientInfo
+from mailman_antibackscatter.auth.returnpath import add_key
+from mailman_antibackscatter.config.runtime import (
+    get_authenticator, get_settings)
 from public import public
+from zope.component import getUtility
 from zope.interface import implementer
 
 
@@ -28,9 +42,6 @@ def antibackscatter():
               '("" for the null sender); default: the Return-Path header.')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def check(message_file, ip, helo, mail_from, as_json):
-    from email import message_from_bytes
-    from email.utils import parseaddr
-    from mailman_antibackscatter.auth import ClientInfo
     raw = message_file.read()
     if mail_from is None:
         headers = message_from_bytes(raw.split(b'\n\n', 1)[0] + b'\n\n')
@@ -78,6 +89,9 @@ def show_status(as_json):
         return
     click.echo('mailman-antibackscatter {}: {}'.format(
         info['version'], 'enabled' if info['enabled'] else 'DISABLED'))
+    if info['not_protecting']:
+        click.echo('NOT PROTECTING, nothing installed: {}'.format(
+            info['not_protecting']))
     click.echo('authserv-id: {}'.format(info['authserv_id']))
     for runner, class_path in info['runners'].items():
         click.echo('runner {}: {}'.format(runner, class_path))
@@ -94,7 +108,6 @@ def show_status(as_json):
 
 
 def _the_list(identifier):
-    from mailman_antibackscatter.app.list_policy import find_list
     mlist = find_list(identifier)
     if mlist is None:
         raise click.UsageError('No such list: {}'.format(identifier))
@@ -103,7 +116,6 @@ def _the_list(identifier):
 
 def _committed(function):
     """Run *function*, then commit Mailman's transaction (abort on error)."""
-    from mailman.database.transaction import transaction
     with transaction():
         return function()
 
@@ -115,7 +127,6 @@ def _committed(function):
 @click.argument('key', required=False)
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def show(list_id, key, as_json):
-    from mailman_antibackscatter.app import list_policy
     info = list_policy.describe(_the_list(list_id))
     if key is not None:
         try:
@@ -150,7 +161,6 @@ def _plain(value):
 @click.argument('key')
 @click.argument('value')
 def set_(list_id, key, value):
-    from mailman_antibackscatter.app import list_policy
     mlist = _the_list(list_id)
     try:
         _committed(lambda: list_policy.update(mlist, {key: value},
@@ -166,7 +176,6 @@ def set_(list_id, key, value):
 @click.argument('list_id')
 @click.argument('key', required=False)
 def reset(list_id, key):
-    from mailman_antibackscatter.app import list_policy
     mlist = _the_list(list_id)
     try:
         _committed(lambda: list_policy.reset(
@@ -186,8 +195,6 @@ def reset(list_id, key):
               show_default=True, help='How many days back.')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def stats(list_id, days, as_json):
-    from mailman.interfaces.listmanager import IListManager
-    from zope.component import getUtility
     if list_id is not None:
         mlists = [_the_list(list_id)]
     else:
@@ -239,9 +246,6 @@ def stats(list_id, days, as_json):
               help='Ignore summary_interval (still sends nothing when '
                    'nothing is new).')
 def notify_owners(list_id, dry_run, force):
-    from mailman.interfaces.listmanager import IListManager
-    from mailman_antibackscatter.app import summary
-    from zope.component import getUtility
     mlists = ([_the_list(list_id)] if list_id is not None
               else list(getUtility(IListManager).mailing_lists))
     if dry_run:
@@ -288,8 +292,6 @@ BOUNCE_COLUMNS = (
 @click.option('--json', 'as_json', is_flag=True,
               help='Print {list_id: {reason: count}} as JSON.')
 def bounces(list_id, days, as_json):
-    from datetime import timedelta
-    from mailman.utilities.datetime import today
     since = today() - timedelta(days=days - 1) if days else None
     per_list = {}
     for (lid, reason), amount in decisions.totals(list_id, since).items():
@@ -321,13 +323,10 @@ def keys():
 
 
 def _lifetime():
-    from mailman_antibackscatter.app.bounces import policy
     return policy().tag_lifetime
 
 
 def _print_ring(ring):
-    from mailman_antibackscatter.app.bounces import EPOCH
-    from datetime import timedelta
     current = ring.current
     for key in ring.keys:
         state = ('signing' if key is current else
@@ -342,8 +341,6 @@ def _print_ring(ring):
 
 @keys.command('list', help='Show key ids, dates and which key signs.')
 def keys_list():
-    from mailman.config import config
-    from mailman_antibackscatter.app.keys import read_ring
     ring = read_ring(config.VAR_DIR)
     if not ring.keys:
         click.echo('No tag key yet (one is generated on first use, or run '
@@ -355,10 +352,6 @@ def keys_list():
 @keys.command('generate', help='Create the first tag key (no-op if one '
               'exists).')
 def keys_generate():
-    from mailman.config import config
-    from mailman_antibackscatter.auth.returnpath import add_key
-    from mailman_antibackscatter.app.bounces import day_number
-    from mailman_antibackscatter.app.keys import update_ring
 
     def generate(ring):
         if ring.current is not None:
@@ -371,10 +364,6 @@ def keys_generate():
 @keys.command('rotate', help='Add a new signing key; the old one keeps '
               'verifying for the tag lifetime, older ones are dropped.')
 def keys_rotate():
-    from mailman.config import config
-    from mailman_antibackscatter.auth.returnpath import add_key
-    from mailman_antibackscatter.app.bounces import day_number
-    from mailman_antibackscatter.app.keys import update_ring
     ring = update_ring(config.VAR_DIR, lambda ring: add_key(
         ring, day_number(), _lifetime()))
     _print_ring(ring)

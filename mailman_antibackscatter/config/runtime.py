@@ -1,4 +1,5 @@
-"""The plugin's process-wide state: site settings and the authenticator.
+"""The plugin's process-wide state: site settings, the authenticator, and
+why the plugin is not protecting, if it is not.
 
 Loaded once per process (each runner and each REST worker runs the plugin's
 hooks).  Code that runs without the plugin loaded (tests, the `check` command
@@ -7,11 +8,13 @@ on a bare configuration) gets the shipped defaults.
 
 import threading
 
+from mailman_antibackscatter.auth import Authenticator
 from mailman_antibackscatter.config.settings import load_settings
 
 _lock = threading.Lock()
 _settings = None
 _authenticator = None
+_not_protecting = None
 
 
 def configure(settings):
@@ -20,6 +23,17 @@ def configure(settings):
     with _lock:
         _settings = settings
         _authenticator = None
+
+
+def refuse(reason):
+    """Record that this process installed nothing, and why (None: clear)."""
+    global _not_protecting
+    _not_protecting = reason
+
+
+def not_protecting():
+    """Why the plugin installed nothing in this process, or None."""
+    return _not_protecting
 
 
 def get_settings():
@@ -38,6 +52,5 @@ def get_authenticator():
     if _authenticator is None:
         with _lock:
             if _authenticator is None:
-                from mailman_antibackscatter.auth import Authenticator
                 _authenticator = Authenticator(settings.engine)
     return _authenticator

@@ -19,16 +19,14 @@ The plugin installs this as `[mta] outgoing` (plugin.py) unless the admin
 configured an outgoing function of their own.
 """
 
-import threading
-
 from mailman.mta import deliver as stock
 from mailman.mta.bulk import BulkDelivery
 from mailman.mta.deliver import Deliver
 from mailman.mta.verp import VERPMixin
-from mailman_antibackscatter.app.bounces import policy, record_sent, sign_sender
+from mailman_antibackscatter.app.bounces import (
+    policy, record_sent, sign_sender)
+from mailman_antibackscatter.patches import delivery_agents
 from public import public
-
-_agents_lock = threading.Lock()
 
 
 def _kind(msgdata):
@@ -89,17 +87,8 @@ def deliver(mlist, msg, msgdata):
         # Mailman's own switch for individual (VERP) delivery.
         msgdata['verp'] = True
     try:
-        # deliver() names its agents at call time; the outgoing runner
-        # delivers one message at a time, and the lock keeps any other
-        # thread out.
-        with _agents_lock:
-            saved = stock.Deliver, stock.BulkDelivery
-            stock.Deliver, stock.BulkDelivery = (TaggedDeliver,
-                                                 TaggedBulkDelivery)
-            try:
-                return stock.deliver(mlist, msg, msgdata)
-            finally:
-                stock.Deliver, stock.BulkDelivery = saved
+        with delivery_agents(TaggedDeliver, TaggedBulkDelivery):
+            return stock.deliver(mlist, msg, msgdata)
     finally:
         # Recorded after the SMTP transactions (also when some recipients
         # failed): on SQLite the write locks the whole database until

@@ -12,19 +12,21 @@ answering other sessions while one message waits for a slow domain.
 """
 
 import asyncio
-import contextlib
 import logging
 import re
 
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import parseaddr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import syntax
 from mailman.runners.lmtp import (
     LMTPController, LMTPHandler, LMTPRunner, split_recipient, SUBADDRESS_NAMES)
-from mailman_antibackscatter.auth import ClientInfo, Status
-from mailman_antibackscatter.config.runtime import get_authenticator, get_settings
 from mailman_antibackscatter.app.keys import current_sealer
+from mailman_antibackscatter.auth import ClientInfo, Status
+from mailman_antibackscatter.config.runtime import (
+    get_authenticator, get_settings)
+from mailman_antibackscatter.patches import switchboard
 from public import public
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -194,7 +196,6 @@ def message_id_of(raw):
 
 
 def _subaddress(address):
-    from email.utils import parseaddr
     try:
         local, subaddress, domain = split_recipient(
             parseaddr(address)[1].lower())
@@ -226,19 +227,12 @@ class _RecordingSwitchboard:
         return getattr(self._switchboard, name)
 
 
-@contextlib.contextmanager
 def recording_recipient(recipient):
     """While Mailman's handler queues one message (synchronously, in the
     event loop thread), bounces queued carry *recipient*."""
-    from email.utils import parseaddr
-    from mailman.config import config
-    stock = config.switchboards['bounces']
-    config.switchboards['bounces'] = _RecordingSwitchboard(
-        stock, parseaddr(recipient)[1].lower())
-    try:
-        yield
-    finally:
-        config.switchboards['bounces'] = stock
+    address = parseaddr(recipient)[1].lower()
+    return switchboard('bounces', lambda stock: _RecordingSwitchboard(
+        stock, address))
 
 
 def authenticate_and_stamp(raw, mail_from, client):

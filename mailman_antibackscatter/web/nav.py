@@ -3,10 +3,10 @@
 Postorius' list menu (template ``postorius/menu/list_nav.html``, drawn by the
 ``list_nav`` tag of ``nav_helpers``) has no extension point.  Overriding the
 template would mean copying it and would depend on INSTALLED_APPS order, so
-the tag is wrapped instead: Postorius draws its menu as always, and for list
-owners and site admins one item is added after its Settings item (at the end
-of the menu if that item is not found).  If this app's URLs are not included,
-the menu is left exactly as Postorius draws it.
+the tag is wrapped instead (by patches.install_list_nav): Postorius draws its
+menu as always, and for list owners and site admins one item is added after
+its Settings item (at the end of the menu if that item is not found).  If
+this app's URLs are not included, the menu is left as Postorius draws it.
 """
 
 import logging
@@ -59,13 +59,8 @@ def add_item(html, list_id, current):
     return html
 
 
-def install_list_menu_link():
-    """Wrap Postorius' ``list_nav`` tag (once)."""
-    from postorius.templatetags import nav_helpers
-    original = nav_helpers.list_nav
-    if getattr(original, 'antibackscatter_wrapped', False):
-        return
-
+def with_list_menu_link(original):
+    """Postorius' ``list_nav`` tag, plus our item for owners and admins."""
     def list_nav(context, current, title='', subtitle=''):
         values = original(context, current, title, subtitle)
         html = render_to_string('postorius/menu/list_nav.html', values)
@@ -75,8 +70,4 @@ def install_list_menu_link():
                 user.is_superuser or getattr(user, 'is_list_owner', False))):
             html = add_item(html, mlist.list_id, current)
         return mark_safe(html)
-
-    list_nav.antibackscatter_wrapped = True
-    nav_helpers.list_nav = list_nav
-    nav_helpers.register.simple_tag(
-        list_nav, takes_context=True, name='list_nav')
+    return list_nav

@@ -4,10 +4,9 @@ If a Mailman upgrade moves or changes one of them, these tests fail loudly
 instead of the protection silently disappearing.
 """
 
-import pytest
-
 from unittest import mock
 
+import pytest
 from mailman.config import config
 from mailman_antibackscatter import patches
 from mailman_antibackscatter.chains.owner import AuthenticatedOwnerChain
@@ -148,3 +147,68 @@ def test_unreadable_site_file_falls_back_to_protective_defaults(tmp_path):
     from mailman_antibackscatter.plugin import read_site_configuration
     section = SimpleNamespace(configuration=str(tmp_path / 'missing.cfg'))
     assert read_site_configuration(section) is None
+
+
+def test_every_mailman_target_passes_the_start_up_check(mailman):
+    patches.check_mailman(bounces=True)
+
+
+def test_an_overridden_method_that_moved_is_reported(mailman):
+    moved = patches.Target('mailman.runners.bounce', 'BounceRunner',
+                           '_dispose_renamed', ('self',))
+    with mock.patch.object(patches, 'OVERRIDDEN',
+                           patches.OVERRIDDEN + (moved,)):
+        with pytest.raises(patches.PatchTargetError,
+                           match='_dispose_renamed'):
+            patches.check_mailman()
+
+
+STOCK_RUNNERS = ('[runner.lmtp]\nclass: mailman.runners.lmtp.LMTPRunner\n'
+                 '[runner.command]\nclass: '
+                 'mailman.runners.command.CommandRunner\n[runner.bounces]\n'
+                 'class: mailman.runners.bounce.BounceRunner\n[mta]\n'
+                 'outgoing: mailman.mta.deliver.deliver\n')
+
+
+def test_a_missing_target_installs_nothing_and_status_says_why(mailman):
+    """The check runs before anything is installed: no runner class, no
+    outgoing function, no wrapper, no chain; `status` names the target."""
+    from click.testing import CliRunner
+    from mailman.chains.reject import RejectChain
+    from mailman.email.message import UserNotification
+    from mailman_antibackscatter.app.status import status
+    from mailman_antibackscatter.commands.cli_antibackscatter import (
+        antibackscatter)
+    from mailman_antibackscatter.config import runtime
+    from mailman_antibackscatter.plugin import AntiBackscatterPlugin
+    unwrapped_send = patches.SEND.check()
+    missing = patches.Target('mailman.email.message', 'UserNotification',
+                             'no_such_method', ('self',))
+    settings = runtime.get_settings()
+    installed_reject = config.chains['reject']
+    config.push('stock runners', STOCK_RUNNERS)
+    config.chains['reject'] = RejectChain()
+    try:
+        with mock.patch.object(UserNotification, 'send', unwrapped_send), \
+                mock.patch.object(patches, 'TARGETS',
+                                  patches.TARGETS + (missing,)):
+            plugin = AntiBackscatterPlugin()
+            plugin.pre_hook()
+            plugin.post_hook()
+            assert UserNotification.send is unwrapped_send
+            assert type(config.chains['reject']) is RejectChain
+            for runner in ('lmtp', 'command', 'bounces'):
+                assert getattr(config, 'runner.' + runner)['class'] \
+                    .startswith('mailman.runners.'), runner
+            assert config.mta.outgoing == 'mailman.mta.deliver.deliver'
+            reason = status()['not_protecting']
+            assert 'no_such_method' in reason
+            result = CliRunner().invoke(antibackscatter, ['status'])
+    finally:
+        config.chains['reject'] = installed_reject
+        config.pop('stock runners')
+        runtime.configure(settings)
+        runtime.refuse(None)
+    assert result.exit_code == 0, result.output
+    assert 'NOT PROTECTING, nothing installed' in result.output
+    assert 'no_such_method' in result.output
