@@ -4,8 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-component test-component-postgresql test-e2e \
-        test-web postgresql system-deps bench bench-quick venv clean
+.PHONY: demo test lint test-unit test-component test-component-postgresql \
+        test-e2e test-web postgresql system-deps bench bench-quick venv clean
 
 venv: $(STAMP)
 
@@ -20,9 +20,15 @@ demo: $(STAMP)
 
 # The component tests run twice: on SQLite (with everything else) and with
 # Mailman's database on PostgreSQL, as sites run it.
-test: $(STAMP) postgresql system-deps
+test: $(STAMP) lint postgresql system-deps
 	$(PY) -m pytest tests
 	$(PY) -m pytest tests/component --mailman-database=postgresql
+
+# Mailman's own style limits: 79 columns in the package; pyflakes everywhere.
+lint: $(STAMP)
+	$(PY) -m flake8 --max-line-length 79 \
+		--select E501,F,W291,W292,W293,W391 mailman_antibackscatter
+	$(PY) -m flake8 --select F tests bench demo
 
 # Debian's PostgreSQL server for the tests (apt-get when missing and root).
 postgresql: $(STAMP)

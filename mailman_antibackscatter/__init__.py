@@ -1,3 +1,3 @@
-"""mailman-antibackscatter: a GNU Mailman 3 plugin that answers only proven senders."""
+"""mailman-antibackscatter: a Mailman 3 plugin that answers proven senders."""
 
 __version__ = '0.1.0'

@@ -6,20 +6,28 @@ and to Mailman's clock, and keeps the compact record of sent Message-IDs that
 lets untagged reports count during the roll-out grace period.
 """
 
+import dataclasses
 import hashlib
 import logging
+import os
 import re
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from mailman.config import config
+from mailman.interfaces.listmanager import IListManager
 from mailman.utilities.datetime import now
+from mailman_antibackscatter.app.keys import (
+    read_ring, signing_ring, update_ring)
+from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.auth.returnpath import (
     KeyFileError, make_tag, split_bounces_local, tag_local)
-from mailman_antibackscatter.model.schema import savepoint
 from mailman_antibackscatter.config.runtime import get_settings
-from mailman_antibackscatter.app.keys import read_ring, signing_ring
+from mailman_antibackscatter.model.schema import savepoint
+from mailman_antibackscatter.model.tables import SentMessage
+from sqlalchemy import func, select
+from zope.component import getUtility
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -47,7 +55,6 @@ def policy(mlist=None):
     site = get_settings()
     settings = site
     if mlist is not None:
-        from mailman_antibackscatter.app.list_policy import policy_for
         settings = policy_for(mlist)
     return BouncePolicy(
         enabled=site.enabled and settings.enabled and site.bounces_enabled,
@@ -138,7 +145,6 @@ def record_sent(message_id, recipients, list_id):
     global _inserted
     if not message_id or not recipients:
         return
-    from mailman_antibackscatter.model.tables import SentMessage
     day = now().date()
     try:
         pol = policy()
@@ -173,8 +179,6 @@ def prune_sent(pol=None, connection=None):
     Core statements only, on *connection* (the savepoint's, during
     delivery) or the session's: nothing of Mailman's is flushed.
     """
-    from sqlalchemy import func, select
-    from mailman_antibackscatter.model.tables import SentMessage
     pol = pol or policy()
     run = (connection or config.db.store.connection()).execute
     table = SentMessage.__table__
@@ -192,7 +196,6 @@ def prune_sent(pol=None, connection=None):
 
 def was_sent(message_ids, recipient):
     """Did the list send any of *message_ids* to *recipient*?"""
-    from mailman_antibackscatter.model.tables import SentMessage
     digests = {sent_hash(mid, recipient) for mid in message_ids}
     if not digests:
         return False
@@ -217,7 +220,6 @@ def import_smtp_log(paths, list_ids, limit):
     a report quoting one of these counts, during the grace period, for a
     member of that list.  Returns the number of rows added.
     """
-    from mailman_antibackscatter.model.tables import SentMessage
     day = now().date()
     seen = set()
     for path in paths:
@@ -241,11 +243,6 @@ def import_smtp_log(paths, list_ids, limit):
 
 def import_smtp_log_once(pol=None):
     """At the start of the grace period, read Mailman's smtp.log once."""
-    import dataclasses
-    import os
-    from mailman.interfaces.listmanager import IListManager
-    from zope.component import getUtility
-    from mailman_antibackscatter.app.keys import update_ring
     pol = pol or policy()
     if not grace_active(pol) or read_ring(config.VAR_DIR).imported is not None:
         return None

@@ -7,8 +7,11 @@ A failure to count is logged and never affects the message.
 
 import logging
 
+from datetime import timedelta
+
 from mailman.config import config
 from mailman.utilities.datetime import today
+from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.model.schema import savepoint
 from mailman_antibackscatter.model.tables import DecisionCount
 
@@ -102,12 +105,11 @@ def _prune_daily(day):
     if _last_pruned == day:
         return
     _last_pruned = day
-    from mailman_antibackscatter.config.runtime import get_settings
     prune(get_settings().statistics_retention)
 
 
 def totals(list_id=None, since=None):
-    """{(list_id, reason): count} summed over days (optionally since a date)."""
+    """{(list_id, reason): count} summed over days (or since a date)."""
     query = config.db.store.query(DecisionCount)
     if list_id is not None:
         query = query.filter_by(list_id=list_id)
@@ -163,7 +165,6 @@ def daily(list_id, days, until=None):
     Returns (series, totals, reasons): series is one dict per day, oldest
     first, zeros included; totals per category; reasons per raw reason.
     """
-    from datetime import timedelta
     last = until or today()
     first = last - timedelta(days=days - 1)
     rows = config.db.store.query(DecisionCount).filter(

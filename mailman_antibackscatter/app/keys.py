@@ -23,8 +23,9 @@ import hmac
 import logging
 import os
 
+from mailman.config import config
 from mailman_antibackscatter.auth.returnpath import (
-    KeyRing, add_key, format_keyfile, parse_keyfile, rotation_due)
+    add_key, format_keyfile, KeyRing, parse_keyfile, rotation_due)
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -142,5 +143,4 @@ def sealer(key):
 
 def current_sealer():
     """The sealer of this Mailman installation."""
-    from mailman.config import config
     return sealer(site_key(config.VAR_DIR))

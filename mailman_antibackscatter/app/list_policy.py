@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from mailman.config import config
-from mailman_antibackscatter.model.schema import savepoint
-from mailman_antibackscatter.model.tables import ListSetting
-from mailman_antibackscatter.config.runtime import get_settings
-from mailman_antibackscatter.config.settings import CHOICES, SettingError, convert
+from mailman.interfaces.listmanager import IListManager, ListDeletingEvent
 from mailman_antibackscatter.app.trigger import current
+from mailman_antibackscatter.config.runtime import get_settings
+from mailman_antibackscatter.config.settings import (
+    CHOICES, convert, SettingError)
+from mailman_antibackscatter.model.schema import savepoint
+from mailman_antibackscatter.model.tables import (
+    ListSetting, QuietHold, SummaryState)
 from sqlalchemy import select
+from zope.component import getUtility
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -159,8 +163,6 @@ def option(name):
 
 def find_list(identifier):
     """A mailing list by List-Id or, as Mailman's REST accepts, fqdn name."""
-    from mailman.interfaces.listmanager import IListManager
-    from zope.component import getUtility
     manager = getUtility(IListManager)
     if '@' in identifier:
         return manager.get(identifier)
@@ -344,7 +346,6 @@ def forget_list(list_id):
     list created later under the same List-Id must not inherit the old
     list's policy.
     """
-    from mailman_antibackscatter.model.tables import QuietHold, SummaryState
     store = config.db.store
     for model in (ListSetting, QuietHold, SummaryState):
         store.query(model).filter(model.list_id == list_id).delete()
@@ -352,6 +353,5 @@ def forget_list(list_id):
 
 def on_list_deleting(event):
     """zope.event subscriber, installed by the plugin's post_hook."""
-    from mailman.interfaces.listmanager import ListDeletingEvent
     if isinstance(event, ListDeletingEvent):
         forget_list(event.mailing_list.list_id)

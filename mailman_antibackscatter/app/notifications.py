@@ -21,11 +21,15 @@ the list's own (`listsettings.policy_for`).
 import logging
 
 from mailman.config import config
-from mailman_antibackscatter.app import decisions
-from mailman_antibackscatter.app import ratelimit
-from mailman_antibackscatter.auth import Status
+from mailman.email.message import OwnerNotification
+from mailman.utilities.datetime import now
+from mailman_antibackscatter.app import decisions, ratelimit
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.trigger import current, from_internal_client
+from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.model.schema import savepoint
+from mailman_antibackscatter.model.tables import QuietHold
+from sqlalchemy import select
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -89,11 +93,6 @@ def sent_reason(trigger, to_owner):
 
 def remember_quiet_hold(list_id, message_id):
     """Note a held post for the owners' summary (once per message)."""
-    from mailman.config import config
-    from mailman.utilities.datetime import now
-    from mailman_antibackscatter.model.schema import savepoint
-    from mailman_antibackscatter.model.tables import QuietHold
-    from sqlalchemy import select
     table = QuietHold.__table__
     with savepoint(config.db.store) as connection:
         known = connection.execute(select(table.c.id).where(
@@ -114,7 +113,6 @@ def filter_recipients(notification, mlist):
     settings = policy_for(list_id)
     if not settings.enabled:
         return recipients
-    from mailman.email.message import OwnerNotification
     owners = owner_addresses(mlist)
     to_owners = isinstance(notification, OwnerNotification)
     allowed = set()

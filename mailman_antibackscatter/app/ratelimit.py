@@ -40,7 +40,8 @@ def allow(recipient, settings):
         def sent(column, value):
             return connection.execute(select(func.count()).where(
                 column == value, table.c.sent_at >= since)).scalar()
-        if sent(table.c.recipient, recipient) >= settings.ratelimit_per_recipient:
+        per_recipient = settings.ratelimit_per_recipient
+        if sent(table.c.recipient, recipient) >= per_recipient:
             return False, 'ratelimit-recipient'
         if sent(table.c.domain, domain) >= settings.ratelimit_per_domain:
             return False, 'ratelimit-domain'

@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mailman.config import config
+from mailman.email.message import OwnerNotification
 from mailman.utilities.datetime import now, today
 from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.moderator import held_posts
+from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.model.tables import (
     DecisionCount, QuietHold, SummaryState)
 
@@ -173,7 +176,6 @@ def _counts_since(list_id, state, interval, day):
 
 def compose(mlist, moment=None, force=False):
     """The Summary due for *mlist*, or None (not a summary list, not due)."""
-    from mailman_antibackscatter.app.moderator import held_posts
     moment = moment or now()
     policy = policy_for(mlist)
     if not policy.enabled or policy.owner_notices not in SUMMARY_POLICIES:
@@ -198,7 +200,6 @@ def compose(mlist, moment=None, force=False):
 
 def send(summary, moment=None):
     """Send *summary* to the list owners and remember what it covered."""
-    from mailman.email.message import OwnerNotification
     moment = moment or now()
     mlist = summary.mlist
     if not summary.empty:
@@ -254,6 +255,5 @@ def notify_owners(mlists, *, dry_run=False, force=False):
             summary = error
         results.append((list_id, summary))
     if not dry_run:
-        from mailman_antibackscatter.config.runtime import get_settings
         decisions.prune(get_settings().statistics_retention)
     return results

@@ -1,1 +1,1 @@
-"""chains of the anti-backscatter plugin."""
+"""Chains: Mailman's built-in chains with sender authentication added."""

@@ -1,1 +1,1 @@
-"""commands of the anti-backscatter plugin."""
+"""The `mailman antibackscatter` command line."""

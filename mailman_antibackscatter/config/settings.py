@@ -350,4 +350,3 @@ def _weakening(settings):
                      'at the door and never trusted; give the plugin an id of '
                      'its own'.format(own))
     return found
-

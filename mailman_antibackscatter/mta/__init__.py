@@ -1,1 +1,1 @@
-"""Outgoing delivery of the anti-backscatter plugin."""
+"""Outgoing delivery: Mailman's own, with signed return paths."""

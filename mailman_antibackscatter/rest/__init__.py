@@ -1,1 +1,1 @@
-"""rest of the anti-backscatter plugin."""
+"""The plugin's REST resources, under /3.1/plugins/antibackscatter."""

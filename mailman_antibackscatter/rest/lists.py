@@ -10,8 +10,8 @@ are Mailman-style falcon errors whose description names the field.
 
 from mailman.rest.helpers import (
     bad_request, child, etag, no_content, not_found, okay)
-from mailman_antibackscatter.app import decisions
-from mailman_antibackscatter.app import list_policy
+from mailman_antibackscatter.app import decisions, list_policy
+from mailman_antibackscatter.app.moderator import held_posts
 from mailman_antibackscatter.config.settings import SettingError
 
 MAX_DAYS = 400
@@ -112,6 +112,5 @@ class Held(_OfList):
     def on_get(self, request, response):
         if self._missing(response):
             return
-        from mailman_antibackscatter.app.moderator import held_posts
         entries = [post.as_dict() for post in held_posts(self.mlist)]
         okay(response, etag(dict(entries=entries, total_size=len(entries))))

@@ -1,11 +1,15 @@
-"""REST resources under /3.1/plugins/antibackscatter/ (Mailman's basic auth)."""
+"""REST resources under /3.1/plugins/antibackscatter/ (Mailman's auth)."""
 
 import json
 
-from mailman.rest.helpers import bad_request, child, etag, okay
+from mailman.rest.helpers import bad_request, child, etag, NotFound, okay
 from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app.list_policy import find_list
 from mailman_antibackscatter.app.status import status, verdict_as_dict
-from mailman_antibackscatter.config.runtime import get_authenticator, get_settings
+from mailman_antibackscatter.auth import ClientInfo
+from mailman_antibackscatter.config.runtime import (
+    get_authenticator, get_settings)
+from mailman_antibackscatter.rest.lists import Lists
 
 
 class AntiBackscatterRoot:
@@ -24,9 +28,6 @@ class AntiBackscatterRoot:
 
     @child()
     def lists(self, context, segments):
-        from mailman.rest.helpers import NotFound
-        from mailman_antibackscatter.app.list_policy import find_list
-        from mailman_antibackscatter.rest.lists import Lists
         if not segments:
             return NotFound(), []
         identifier = segments.pop(0)
@@ -38,8 +39,9 @@ class Stats:
 
     def on_get(self, request, response):
         list_id = request.get_param('list_id')
+        totals = sorted(decisions.totals(list_id).items())
         counts = [dict(list_id=lid, reason=reason, count=amount)
-                  for (lid, reason), amount in sorted(decisions.totals(list_id).items())]
+                  for (lid, reason), amount in totals]
         okay(response, etag(dict(entries=counts, total_size=len(counts))))
 
 
@@ -66,7 +68,6 @@ class Check:
                 bad_request(response, '{}: expected text'.format(
                     name).encode())
                 return
-        from mailman_antibackscatter.auth import ClientInfo
         client = None
         if params.get('ip'):
             client = ClientInfo(ip=params['ip'], helo=params.get('helo'),

@@ -1,1 +1,1 @@
-"""rules of the anti-backscatter plugin."""
+"""Rules: forged-member, and membership decided on the proven author."""

@@ -8,9 +8,9 @@ looks, instead of being distributed on the strength of a header alone.
 from mailman.core.i18n import _
 from mailman.interfaces.rules import IRule
 from mailman.interfaces.usermanager import IUserManager
-from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.trigger import current
+from mailman_antibackscatter.auth import Status
 from public import public
 from zope.component import getUtility
 from zope.interface import implementer
@@ -30,7 +30,7 @@ def is_member_address(mlist, address):
 @public
 @implementer(IRule)
 class ForgedMember:
-    """Match posts that claim a member's From address but fail authentication."""
+    """Match posts that claim a member's From address but are forged."""
 
     name = 'forged-member'
     description = _('The From address is a member but the message is forged.')

@@ -1,1 +1,1 @@
-"""runners of the anti-backscatter plugin."""
+"""Subclasses of Mailman's runners: the LMTP door, commands, bounce gate."""

@@ -31,15 +31,15 @@ from mailman.interfaces.bounce import (
     BounceContext, UnrecognizedBounceDisposition)
 from mailman.runners.bounce import BounceRunner
 from mailman_antibackscatter.app import decisions
+from mailman_antibackscatter.app.bounces import (
+    bounces_local, day_number, grace_active, import_smtp_log_once, LOG_BINDING,
+    policy, prune_sent, quoted_message_ids, SENT_BINDING, was_sent)
+from mailman_antibackscatter.app.keys import read_ring
+from mailman_antibackscatter.app.list_policy import policy_for
+from mailman_antibackscatter.app.summary import SUMMARY_POLICIES
 from mailman_antibackscatter.auth.returnpath import (
     check_tag, split_bounces_local)
-from mailman_antibackscatter.app.bounces import (
-    LOG_BINDING, SENT_BINDING, bounces_local, day_number, grace_active,
-    import_smtp_log_once, policy, prune_sent, quoted_message_ids, was_sent)
-from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
-from mailman_antibackscatter.app.summary import SUMMARY_POLICIES
-from mailman_antibackscatter.app.keys import read_ring
 from public import public
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -185,7 +185,7 @@ class GatedBounceRunner(BounceRunner):
             self.flush_counters()
 
     def _idle_work(self):
-        """Housekeeping in a transaction of its own, when the queue is empty."""
+        """Housekeeping in a transaction of its own, when the queue is idle."""
         if not self._imported:
             import_smtp_log_once()          # commits its rows itself
             self._imported = True
@@ -386,9 +386,9 @@ class GatedBounceRunner(BounceRunner):
             # Counted under its own reason; notify-owners reports it.
             return self._record('bounce-unrecognized-summarized', mlist, msg,
                                 rcpt, 'summarized', recipient=recipient)
-        roster = (mlist.administrators
-                  if disposition is UnrecognizedBounceDisposition.administrators
-                  else None)
+        to_administrators = (
+            disposition is UnrecognizedBounceDisposition.administrators)
+        roster = mlist.administrators if to_administrators else None
         text = (
             'The list {list} received a delivery report for mail it really '
             'sent (its return-path tag is valid), but could not tell which '
@@ -397,11 +397,13 @@ class GatedBounceRunner(BounceRunner):
             'Recipient bound to the tag: {recipient}\n'
             'Message-ID: {mid}\nDate: {date}\nFrom: {frm}\nSubject: '
             '{subject}\nContent-Type: {ctype}\n\n'
-            'The report itself is not attached. It is kept in the '
-            'antibackscatter log under its Message-ID.\n').format(
+            'The report itself is not attached and not kept; the '
+            'antibackscatter log records its Message-ID and this '
+            'decision.\n').format(
                 list=mlist.fqdn_listname, rcpt=_clean(rcpt),
                 recipient=recipient or '(bulk delivery)',
-                mid=_clean(msg.get('message-id')), date=_clean(msg.get('date')),
+                mid=_clean(msg.get('message-id')),
+                date=_clean(msg.get('date')),
                 frm=_clean(parseaddr(str(msg.get('from', '')))[1]),
                 subject=_clean(msg.get('subject')),
                 ctype=_clean(msg.get_content_type()))

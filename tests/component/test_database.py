@@ -8,15 +8,13 @@ but its own tables, on both back ends Mailman supports here.
 import datetime
 
 import pytest
-
+from mailman.app.lifecycle import create_list
 from mailman.config import config
 from mailman.database.model import Model
 from mailman_antibackscatter.app import decisions
-from mailman.database.model import Model
 from mailman_antibackscatter.model.schema import migrate
 from mailman_antibackscatter.model.tables import DecisionCount
-from mailman.app.lifecycle import create_list
-from sqlalchemy import create_engine, func, inspect, insert, select, text
+from sqlalchemy import create_engine, func, insert, inspect, select, text
 
 OURS = {name for name in Model.metadata.tables
         if name.startswith('antibackscatter_')}

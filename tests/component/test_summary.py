@@ -222,14 +222,13 @@ def test_one_failing_list_neither_blocks_nor_repeats_the_others(
     list_policy.update(broken, dict(owner_notices='summary'))
     decisions.count(broken.list_id, 'bounce-backscatter-dropped', 2)
     config.db.commit()
-    from mailman_antibackscatter.app import moderator
-    original = moderator.held_posts
+    original = summary.held_posts
 
     def held_posts(mlist):
         if mlist.list_id == broken.list_id:
             raise RuntimeError('unreadable held post')
         return original(mlist)
-    monkeypatch.setattr(moderator, 'held_posts', held_posts)
+    monkeypatch.setattr(summary, 'held_posts', held_posts)
     results = summary.notify_owners([first, broken])
     assert results[0][1].posts
     assert isinstance(results[1][1], RuntimeError)
