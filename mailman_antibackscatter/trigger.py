@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from mailman_antibackscatter.auth import Status, Verdict
+from mailman_antibackscatter.auth import Status, Verdict, parse_verdict
 
 # msgdata key; it does not start with '_' so the switchboard keeps it, and
 # hold_message() copies it into the requests database with the held post.
@@ -76,7 +76,7 @@ def verdict_of(msg, msgdata, authserv_id):
     from mailman_antibackscatter.seal import current_sealer
     seal = current_sealer()
     for value in msg.get_all('Authentication-Results', []):
-        verdict = Verdict.from_authentication_results(
+        verdict = parse_verdict(
             str(value), authserv_id, seal=seal)
         if verdict is not None:
             if msgdata is not None:
