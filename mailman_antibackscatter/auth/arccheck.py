@@ -4,11 +4,13 @@
 trusted sealer's ARC-Authentication-Results report.
 
 The verifier subclasses dkimpy's ARC class and overrides two of its
-private methods (key loading and RSA-SHA256 checking).
+private methods (key loading and RSA-SHA256 checking); check_dkimpy()
+makes sure the installed dkimpy still has them.
 """
 
 import base64
 import hashlib
+import inspect
 import logging
 import re
 
@@ -26,13 +28,45 @@ from .psl import normalize_domain
 from .resolver import DNSTempError
 from .verdict import ARCResult
 
-__all__ = ['ARCChecker']
+__all__ = ['ARCChecker', 'check_dkimpy']
 
 # dkimpy logs every failing signature at ERROR level; keep that quiet.
 _dkim_log = logging.getLogger('mailman_antibackscatter.auth.dkimpy')
 _dkim_log.addHandler(logging.NullHandler())
 _dkim_log.propagate = False
 _dkim_log.setLevel(logging.CRITICAL + 1)
+
+# The dkimpy internals the verifier relies on: methods it overrides (with
+# their parameters) and module functions it calls.
+_OVERRIDDEN = {
+    'verify_sig': ('self', 'sig', 'include_headers', 'sig_header',
+                   'dnsfunc'),
+    'verify_sig_process': ('self', 'sig', 'include_headers', 'sig_header',
+                           'dnsfunc'),
+}
+_CALLED = ('evaluate_pk', 'hash_headers', 'rfc822_parse')
+
+
+def check_dkimpy():
+    """Raise RuntimeError unless the installed dkimpy has the private
+    methods and functions the ARC verifier overrides or calls, so that a
+    dkimpy upgrade fails loudly instead of silently bypassing them."""
+    problems = []
+    for name, params in _OVERRIDDEN.items():
+        method = getattr(dkim.ARC, name, None)
+        if method is None:
+            problems.append('dkim.ARC.%s is gone' % name)
+            continue
+        found = tuple(inspect.signature(method).parameters)
+        if found != params:
+            problems.append('dkim.ARC.%s%r, expected %r' % (
+                name, found, params))
+    problems.extend('dkim.%s is gone' % name for name in _CALLED
+                    if not callable(getattr(dkim, name, None)))
+    if problems:
+        raise RuntimeError('unsupported dkimpy %s: %s' % (
+            getattr(dkim, '__version__', '?'), '; '.join(problems)))
+
 
 def _load_dkimpy_key(name, txt):
     """dkimpy's parsed key, plus a `cryptography` RSA key for fast checks."""
@@ -209,6 +243,7 @@ class ARCChecker:
     sealed by one of *trusted_sealers* is trusted."""
 
     def __init__(self, resolver, min_key_bits, timeout, trusted_sealers):
+        check_dkimpy()
         self.resolver = resolver
         self.min_key_bits = min_key_bits
         self.timeout = timeout
