@@ -10,6 +10,7 @@ makes sure the installed dkimpy still has them.
 
 import base64
 import hashlib
+import importlib.metadata
 import inspect
 import logging
 import re
@@ -64,8 +65,12 @@ def check_dkimpy():
     problems.extend('dkim.%s is gone' % name for name in _CALLED
                     if not callable(getattr(dkim, name, None)))
     if problems:
+        try:
+            version = importlib.metadata.version('dkimpy')
+        except importlib.metadata.PackageNotFoundError:
+            version = '?'
         raise RuntimeError('unsupported dkimpy %s: %s' % (
-            getattr(dkim, '__version__', '?'), '; '.join(problems)))
+            version, '; '.join(problems)))
 
 
 def _load_dkimpy_key(name, txt):
@@ -106,11 +111,11 @@ _WS = re.compile(rb'\s+')
 class _ARC(_CachedKeys, dkim.ARC):
     """dkimpy's ARC verifier with RSA-SHA256 done by ``cryptography``, body
     hashes and canonicalized header lists shared between the ARC sets of a
-    message (and with the DKIM verifier, through ``lean``, a
-    dkimverify.Message).  Everything else (ARC semantics, header selection,
-    ed25519, rsa-sha1) stays dkimpy's."""
+    message (and with the DKIM verifier, through ``dkim_message``, the
+    dkimverify.Message it used).  Everything else (ARC semantics, header
+    selection, ed25519, rsa-sha1) stays dkimpy's."""
     rsa_key = None
-    lean = None
+    dkim_message = None
 
     def verify_sig_process(self, sig, include_headers, sig_header, dnsfunc):
         if (self.ktag != b'rsa' or self.rsa_key is None or self.seqtlsrpt
@@ -149,8 +154,8 @@ class _ARC(_CachedKeys, dkim.ARC):
     def _check_body_hash(self, sig, canon, c_value, cache):
         key = ('bh', c_value, sig.get(b'l'))
         bodyhash = cache.get(key)
-        if bodyhash is None and self.lean is not None:
-            bodyhash = cache[key] = self.lean.body_hash(
+        if bodyhash is None and self.dkim_message is not None:
+            bodyhash = cache[key] = self.dkim_message.body_hash(
                 canon.body_algorithm.name == b'relaxed',
                 int(sig[b'l']) if b'l' in sig else None)[0]
         if bodyhash is None:
@@ -175,11 +180,11 @@ def _text(value):
 _LINE_ENDINGS = re.compile(rb'\r?\n')
 
 
-def _dkimpy_parse(raw, body_offset, lean=None):
+def _dkimpy_parse(raw, body_offset, message=None):
     """dkimpy's (headers, body, same_split) split, done once per message;
     returns the exception instead for a message dkimpy cannot parse.
     same_split tells whether dkimpy's body is the one our header parse
-    found (so that ``lean``, a dkimverify.Message, can stand in for it).
+    found (so that *message*, a dkimverify.Message, can stand in for it).
 
     Only the header block goes through dkimpy's line splitter; the body is
     taken as is when it already uses CRLF throughout (the common case, and
@@ -190,8 +195,8 @@ def _dkimpy_parse(raw, body_offset, lean=None):
         if rest:
             headers, body = dkim.rfc822_parse(raw)
             return headers, body, False
-        if lean is not None:
-            return headers, lean.body(), True
+        if message is not None:
+            return headers, message.body(), True
         body = raw[body_offset:]
         if body.count(b'\n') != body.count(b'\r\n'):
             body = _LINE_ENDINGS.sub(b'\r\n', body)
@@ -251,18 +256,18 @@ class ARCChecker:
             normalize_domain(x) for x in trusted_sealers)
         self.keys = dkimverify.KeyCache(loader=_load_dkimpy_key)
 
-    def check(self, raw, body_offset, lean=None):
+    def check(self, raw, body_offset, message=None):
         """The ARCResult for the message *raw*, whose body starts at
-        *body_offset*; *lean* (a dkimverify.Message) shares its body
-        hashes with DKIM."""
-        parsed = _dkimpy_parse(raw, body_offset, lean)
+        *body_offset*; *message* (the dkimverify.Message of *raw*) shares
+        its body hashes with DKIM."""
+        parsed = _dkimpy_parse(raw, body_offset, message)
         if isinstance(parsed, Exception):
             return ARCResult('fail', reason='unparsable message: %s' % parsed)
         # dkimpy's verify() only reads .headers and .body.
         arc = _ARC(None, logger=_dkim_log, minkey=0, timeout=self.timeout)
         arc.headers, arc.body = parsed[0], parsed[1]
         arc.key_cache = self.keys
-        arc.lean = lean if parsed[2] else None
+        arc.dkim_message = message if parsed[2] else None
         arc.minkey = self.min_key_bits
         try:
             cv, results, why = arc.verify(dnsfunc=self.resolver.get_txt)

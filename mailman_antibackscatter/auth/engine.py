@@ -119,14 +119,14 @@ class Authenticator:
                 h.lname == 'dkim-signature' for h in headers)
             want_arc = settings.arc and any(
                 h.lname == 'arc-seal' for h in headers)
-            # one lean view of the message: DKIM and ARC share its
+            # one view of the message for DKIM and ARC: they share its
             # canonical forms and body hashes
-            lean = (dkimverify.Message(raw, headers, body_offset)
-                    if (want_dkim or want_arc) and not problems else None)
+            message = (dkimverify.Message(raw, headers, body_offset)
+                       if (want_dkim or want_arc) and not problems else None)
             if want_dkim:
-                evidence.dkim = self.dkim.check(lean, problems)
+                evidence.dkim = self.dkim.check(message, problems)
             if want_arc:
-                evidence.arc = self.arc.check(raw, body_offset, lean)
+                evidence.arc = self.arc.check(raw, body_offset, message)
             if from_address is not None:
                 evidence.dmarc_policy, evidence.dmarc_temperror = (
                     self.dmarc.policy(domain_of(from_address)))
