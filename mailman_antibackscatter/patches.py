@@ -5,15 +5,17 @@
 Mailman: four functions are wrapped (one of them in the three modules that
 import it by name), five built-in chains and rules are replaced by
 subclasses, and for the length of one call the delivery agents of
-`deliver()` and the bounces switchboard are swapped.  Postorius: its
-`list_nav` template tag is wrapped.
+`deliver()` and the bounces switchboard are swapped.  pyspf: its
+module-level `DNSLookup` (auth/spfcheck.py routes it through our
+resolver).  Postorius: its `list_nav` template tag is wrapped.
 
-`check_mailman()` checks every Mailman target first: each must exist with
-the parameters it has in the supported Mailman, and so must every method
-the plugin's subclasses override.  The plugin's pre_hook calls it before
-it installs anything, so a Mailman upgrade that moved a target leaves the
-site with stock Mailman and a log line naming the target, never with half
-of the protection.
+`check_mailman()` checks every target in Mailman and in the libraries auth/
+relies on first: each must exist with the parameters it has in the
+supported versions, and so must every method the plugin's subclasses
+override (the dkimpy ones are checked by auth/arccheck.py).  The plugin's
+pre_hook calls it before it installs anything, so an upgrade that moved a
+target leaves the site with stock Mailman and a log line naming the
+target, never with half of the protection.
 
 Nothing here imports Mailman or Django at module level: the Postorius
 process (which may not have Mailman core) imports this module too.
@@ -161,10 +163,15 @@ def check_outgoing():
 
 
 def check_mailman(bounces=True):
-    """Check every Mailman target; raises PatchTargetError naming the first
-    that moved.  Changes nothing."""
-    for target in TARGETS + OVERRIDDEN:
+    """Check every target; raises PatchTargetError naming the first that
+    moved.  Changes nothing."""
+    from mailman_antibackscatter.auth.arccheck import check_dkimpy
+    for target in TARGETS + OVERRIDDEN + (SPF_LOOKUP,):
         target.check()
+    try:
+        check_dkimpy()
+    except RuntimeError as error:
+        raise PatchTargetError(str(error))
     for registry, component_class in _component_classes():
         base = component_class.__mro__[1]
         if getattr(base, 'name', None) != component_class.name:
@@ -261,6 +268,22 @@ def switchboard(name, make_replacement):
         yield
     finally:
         config.switchboards[name] = stock
+
+
+# -- pyspf ------------------------------------------------------------------
+
+# pyspf has no per-query resolver hook: spf.query.dns calls this function
+# from inside its own cache, CNAME and void-lookup logic.
+SPF_LOOKUP = Target('spf', '', 'DNSLookup',
+                    ('name', 'qtype', 'tcpfallback', 'timeout'))
+
+
+def route_pyspf_dns(make_lookup):
+    """`spf.DNSLookup` becomes `make_lookup(original)`, once per process.
+
+    Raises PatchTargetError when pyspf no longer has it as expected.
+    """
+    return _wrap(SPF_LOOKUP, make_lookup)
 
 
 # -- Postorius ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from mailman.config import config
 from mailman_antibackscatter import __version__
 from mailman_antibackscatter.app.list_policy import site_defaults
+from mailman_antibackscatter.auth import render_verdict
 from mailman_antibackscatter.config.runtime import get_settings, not_protecting
 from mailman_antibackscatter.patches import MARK, TARGETS
 
@@ -26,7 +27,7 @@ def verdict_as_dict(verdict, authserv_id):
             result=verdict.arc.result, sealer=verdict.arc.sealer,
             trusted=verdict.arc.trusted)),
         dmarc_policy=verdict.dmarc_policy,
-        authentication_results=verdict.authentication_results(authserv_id),
+        authentication_results=render_verdict(verdict, authserv_id),
         )
 
 

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from mailman_antibackscatter.app.keys import current_sealer
-from mailman_antibackscatter.auth import Status, Verdict
+from mailman_antibackscatter.auth import Status, Verdict, parse_verdict
 from mailman_antibackscatter.config.runtime import get_settings
 
 # msgdata key; it does not start with '_' so the switchboard keeps it, and
@@ -96,7 +96,7 @@ def verdict_of(msg, msgdata, authserv_id):
         return None
     seal = current_sealer()
     for value in msg.get_all('Authentication-Results', []):
-        verdict = Verdict.from_authentication_results(
+        verdict = parse_verdict(
             str(value), authserv_id, seal=seal)
         if verdict is not None:
             if msgdata is not None:

@@ -6,8 +6,8 @@ Nothing in this package imports mailman.
 
     auth = Authenticator(EngineSettings(authserv_id='lists.example.org'))
     verdict = auth.authenticate(raw_bytes, envelope_sender, client=None)
-    verdict.status_for('someone@example.com')   # Status.PASS/FAIL/NONE/TEMPERROR
-    raw_bytes = auth.stamp(raw_bytes, verdict)  # adds our Authentication-Results
+    verdict.status_for('someone@example.com')  # PASS/FAIL/NONE/TEMPERROR
+    raw_bytes = auth.stamp(raw_bytes, verdict)  # adds our A-R header
 
 Notes on behaviour not spelled out by the names:
 
@@ -21,12 +21,13 @@ Notes on behaviour not spelled out by the names:
 * Our Authentication-Results value holds the readable spf/dkim/arc/dmarc
   clauses plus an ``x-antibackscatter=<status>`` clause whose
   ``policy.state`` property is the whole verdict (zlib-compressed JSON,
-  base64url); Verdict.from_authentication_results() decodes that.
+  base64url); parse_verdict() decodes that, render_verdict() writes it.
 * At most MAX_SIGNATURES (20) DKIM signatures are verified per message;
   further ones get result 'policy'.
 * DNS names that cannot exist (over-long labels etc.) count as NXDOMAIN.
 """
 
+from .authresults import parse_verdict, render_verdict
 from .engine import Authenticator, EngineSettings
 from .resolver import CachingResolver, DNSTempError
 from .verdict import (ARCResult, ClientInfo, DKIMResult, SPFResult, Status,
@@ -35,5 +36,5 @@ from .verdict import (ARCResult, ClientInfo, DKIMResult, SPFResult, Status,
 __all__ = [
     'ARCResult', 'Authenticator', 'CachingResolver', 'ClientInfo',
     'DKIMResult', 'DNSTempError', 'EngineSettings', 'SPFResult', 'Status',
-    'Verdict',
+    'Verdict', 'parse_verdict', 'render_verdict',
 ]

@@ -6,7 +6,7 @@ It works on the bytes as received and on the engine's single header parse
 (:func:`.headers.parse_headers`): no re-serialization, no line splitting of
 the body, canonicalization with bytes methods, body hashes shared between
 signatures of one message, parsed public keys cached, and RSA / Ed25519
-through ``cryptography``.  ARC stays with dkimpy.
+through ``cryptography``.  ARC stays with dkimpy (:mod:`.arccheck`).
 """
 
 import base64
@@ -165,7 +165,8 @@ class Message:
         else:
             end += 2            # keep one CRLF, drop trailing empty lines
             extra = b''
-        if relaxed and end + len(extra) == 2 and (end == 0 or data[:2] == b'\r\n'):
+        if (relaxed and end + len(extra) == 2
+                and (end == 0 or data[:2] == b'\r\n')):
             end, extra = 0, b''   # relaxed: an empty body stays empty
         hit = self._canon_body[relaxed] = (data, end, extra)
         return hit
@@ -216,10 +217,12 @@ def parse_key(txt):
         return _Key(error='invalid key record: %s' % exc)
     version = tags.get(b'v')
     if version is not None and version != b'DKIM1':
-        return _Key(error='invalid key record: v=%s' % version.decode('ascii', 'replace'))
+        return _Key(error='invalid key record: v=%s'
+                    % version.decode('ascii', 'replace'))
     kind = tags.get(b'k', b'rsa').lower()
     if kind not in (b'rsa', b'ed25519'):
-        return _Key(error='unknown key type k=%s' % kind.decode('ascii', 'replace'))
+        return _Key(error='unknown key type k=%s'
+                    % kind.decode('ascii', 'replace'))
     hash_algs = tags.get(b'h')
     if hash_algs is not None and b'sha256' not in [
             x.strip().lower() for x in hash_algs.split(b':')]:
@@ -302,7 +305,8 @@ def _signature_header(msg, header, relaxed):
             break
         pos += len(part) + 1
     if relaxed:
-        return data[:colon].rstrip(b' \t').lower() + b':' + _relaxed_value(value)
+        return (data[:colon].rstrip(b' \t').lower() + b':'
+                + _relaxed_value(value))
     return (data[:colon + 1] + value).rstrip()
 
 
@@ -317,7 +321,8 @@ def verify_signature(msg, header, get_txt, keys, now=None, min_key_bits=1024):
     try:
         tags = parse_tags(raw_value)
     except TagListError as exc:
-        return DKIMResult('permerror', '', '', 'unparsable signature: %s' % exc)
+        return DKIMResult('permerror', '', '',
+                          'unparsable signature: %s' % exc)
     domain_b = tags.get(b'd')
     domain = normalize_domain(_text(domain_b))
     selector = _text(tags.get(b's')).strip()
@@ -344,7 +349,8 @@ def verify_signature(msg, header, get_txt, keys, now=None, min_key_bits=1024):
     if algorithm == b'rsa-sha1':
         return res('policy', 'rsa-sha1 not accepted (RFC 8301)')
     if algorithm not in (b'rsa-sha256', b'ed25519-sha256'):
-        return res('permerror', 'unknown signature algorithm: %s' % _text(algorithm))
+        return res('permerror',
+                   'unknown signature algorithm: %s' % _text(algorithm))
     for name in (b'b', b'bh'):
         value = tags[name]
         if not _B64.match(value) or len(_WS.sub(b'', value)) % 4:
@@ -353,7 +359,8 @@ def verify_signature(msg, header, get_txt, keys, now=None, min_key_bits=1024):
     canon = tags.get(b'c', b'simple/simple').lower()
     hcanon, _slash, bcanon = canon.partition(b'/')
     bcanon = bcanon or b'simple'
-    if hcanon not in (b'simple', b'relaxed') or bcanon not in (b'simple', b'relaxed'):
+    if (hcanon not in (b'simple', b'relaxed')
+            or bcanon not in (b'simple', b'relaxed')):
         return res('permerror', 'invalid c= value: %s' % _text(canon))
     if not domain_b or _D_SPECIALS.search(domain_b):
         return res('permerror', 'd= value is not valid (%s)' % _text(domain_b))
@@ -363,7 +370,8 @@ def verify_signature(msg, header, get_txt, keys, now=None, min_key_bits=1024):
     if identity is not None:
         i_domain = identity.rpartition(b'@')[2].lower().rstrip(b'.')
         if not (i_domain == d_lower or i_domain.endswith(b'.' + d_lower)):
-            return res('permerror', 'i= domain is not a subdomain of d= (i=%s d=%s)'
+            return res('permerror',
+                       'i= domain is not a subdomain of d= (i=%s d=%s)'
                        % (_text(identity), _text(domain_b)))
     length = tags.get(b'l')
     if length is not None:
@@ -377,9 +385,11 @@ def verify_signature(msg, header, get_txt, keys, now=None, min_key_bits=1024):
     t = tags.get(b't')
     if t is not None:
         if not _DIGITS.match(t):
-            return res('permerror', 't= value is not a decimal integer (%s)' % _text(t))
+            return res('permerror',
+                       't= value is not a decimal integer (%s)' % _text(t))
         if int(t) > now + _T_SLOP:
-            return res('permerror', 't= value is in the future (%s)' % _text(t))
+            return res('permerror',
+                       't= value is in the future (%s)' % _text(t))
         if x is not None and int(x) < int(t):
             return res('permerror', 'x= value is less than t= value')
     signed = [n.strip().lower() for n in tags[b'h'].split(b':')]
@@ -445,7 +455,8 @@ def verify_signature(msg, header, get_txt, keys, now=None, min_key_bits=1024):
     except InvalidSignature:
         return res('fail', 'signature did not verify')
     except Exception as exc:
-        return res('fail', 'signature did not verify (%s)' % type(exc).__name__)
+        return res('fail', 'signature did not verify (%s)'
+                   % type(exc).__name__)
     if key.kind == b'rsa' and key.bits < min_key_bits:
         return res('policy', 'key too small (%d bits)' % key.bits)
     if length is not None and length < body_len:

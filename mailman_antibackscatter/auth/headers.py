@@ -1,13 +1,20 @@
 # Copyright (C) 2026 The mailman_antibackscatter authors
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Parse the raw header block once, keeping byte offsets; Received parsing."""
+"""Message parsing: the header block, addresses and Received headers.
+
+The raw header block is parsed once, keeping byte offsets, so that every
+later step (DKIM, stamping) works on the bytes as received.
+"""
 
 import email.utils
 import ipaddress
 import re
 
+from .psl import normalize_domain
+
 __all__ = ['Header', 'parse_headers', 'parse_received', 'parse_address',
-           'parse_received_spf']
+           'parse_from', 'parse_received_spf', 'domain_of',
+           'normalize_mail_from']
 
 
 class Header:
@@ -120,6 +127,47 @@ def parse_address(value):
 
 
 _LABEL = re.compile(r'^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$')
+
+
+def parse_from(raw, headers):
+    """Return (address, problem) for the author of a message.
+
+    address is the single valid address of the only From header, else None
+    and problem says why (a From header that is not UTF-8 counts as
+    invalid)."""
+    from_headers = [h for h in headers if h.lname == 'from']
+    if not from_headers:
+        return None, 'message has no From header'
+    if len(from_headers) > 1:
+        return None, 'message has %d From headers' % len(from_headers)
+    header = from_headers[0]
+    try:
+        raw[header.start:header.end].decode('utf-8')
+        address = parse_address(header.value)
+    except UnicodeDecodeError:
+        address = None
+    if address is None:
+        return None, 'From header does not hold exactly one valid address'
+    return address, None
+
+
+def domain_of(address):
+    """The normalized domain of an address (or of a bare domain); ''."""
+    if not address or '@' not in address:
+        return normalize_domain(address) if address else ''
+    return normalize_domain(address.rpartition('@')[2])
+
+
+def normalize_mail_from(mail_from):
+    """The envelope sender as we compare it: lower case, without <>."""
+    if mail_from is None:
+        return None
+    if isinstance(mail_from, bytes):
+        mail_from = mail_from.decode('utf-8', 'replace')
+    mail_from = mail_from.strip()
+    if mail_from.startswith('<') and mail_from.endswith('>'):
+        mail_from = mail_from[1:-1].strip()
+    return mail_from.lower()
 
 
 # -- Received ----------------------------------------------------------------

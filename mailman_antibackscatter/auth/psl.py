@@ -88,7 +88,8 @@ def normalize_domain(domain):
             try:
                 labels.append(label.encode('idna').decode('ascii'))
             except UnicodeError:
-                labels.append('xn--' + label.encode('punycode').decode('ascii'))
+                labels.append(
+                    'xn--' + label.encode('punycode').decode('ascii'))
     return '.'.join(labels)
 
 
@@ -137,11 +138,9 @@ class PublicSuffixList:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_file(cls, path):
-        return _load(path)
-
-    @classmethod
     def default(cls, path=None):
+        """The list in the file at *path*, else the default one (each
+        parsed once per process)."""
         if path is None:
             path = default_psl_path()
         if path is None:

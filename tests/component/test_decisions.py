@@ -161,12 +161,12 @@ def test_a_verdict_header_written_by_anybody_else_proves_nothing(mailman, dns):
     """Without the site's seal, a perfect-looking PASS header is ignored."""
     import email as email_module
     from mailman.email.message import Message
-    from mailman_antibackscatter.auth import Status, Verdict
+    from mailman_antibackscatter.auth import Status, Verdict, render_verdict
     from tests.component.conftest import AUTHSERV_ID
     mlist = create_list('test@example.com')
     forged_verdict = Verdict(from_address='victim@victim.example',
                              from_status=Status.PASS, reason='trust me')
-    header = forged_verdict.authentication_results(AUTHSERV_ID)
+    header = render_verdict(forged_verdict, AUTHSERV_ID)
     msg = email_module.message_from_string(
         'Authentication-Results: {}\nFrom: victim@victim.example\n'
         'To: test-join@example.com\nMessage-ID: <forged-ar@x>\n'

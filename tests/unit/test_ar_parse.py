@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The engine's lean A-R parser gives what authres gives, or defers to it."""
+"""The lean A-R parser gives what authres gives, or defers to it."""
 
 import authres
 import pytest
 
-from mailman_antibackscatter.auth import engine
+from mailman_antibackscatter.auth import authresults
 
 VALUES = [
     'mx.example.net; spf=pass smtp.mailfrom=alice@example.com',
@@ -38,18 +38,28 @@ def _shape(results):
 
 @pytest.mark.parametrize('value', VALUES)
 def test_lean_parser_matches_authres(value):
-    lean = engine._lean_ar_results(value)
+    lean = authresults._lean_parse(value)
     try:
         expected = _shape(authres.AuthenticationResultsHeader.parse_value(value).results)
     except Exception:
         expected = None
     if lean is None:
         return        # deferred to authres
-    assert _shape(lean) == expected
-    assert engine._passes(lean) == engine._passes(
-        authres.AuthenticationResultsHeader.parse_value(value).results)
+    header = authres.AuthenticationResultsHeader.parse_value(value)
+    assert lean[0] == header.authserv_id
+    assert _shape(lean[1]) == expected
+    assert authresults.passes(lean[1]) == authresults.passes(header.results)
 
 
 def test_lean_parser_handles_the_common_case():
-    assert engine._lean_ar_results(VALUES[1]) is not None
-    assert engine._lean_ar_results(VALUES[9]) is None
+    assert authresults._lean_parse(VALUES[1]) is not None
+    assert authresults._lean_parse(VALUES[9]) is None
+
+
+def test_our_plain_header_reads_back_through_the_lean_parser():
+    from mailman_antibackscatter.auth import (Status, Verdict, parse_verdict,
+                                              render_verdict)
+    v = Verdict(from_address='a@example.com', from_status=Status.PASS)
+    value = render_verdict(v, 'lists.example.net')
+    assert authresults._lean_parse(value) is not None
+    assert parse_verdict(value, 'lists.example.net') == v

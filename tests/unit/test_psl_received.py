@@ -38,7 +38,7 @@ def test_org_domain(psl, domain, org):
 def test_builtin_and_explicit_file(tmp_path):
     f = tmp_path / 'psl.dat'
     f.write_text('// comment\ncom\n*.kawasaki.jp\n!city.kawasaki.jp\n')
-    psl = PublicSuffixList.from_file(str(f))
+    psl = PublicSuffixList.default(str(f))
     assert psl.org_domain('x.y.kawasaki.jp') == 'x.y.kawasaki.jp'
     assert psl.org_domain('a.city.kawasaki.jp') == 'city.kawasaki.jp'
     assert psl.org_domain('a.b.com') == 'b.com'

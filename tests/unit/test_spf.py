@@ -87,3 +87,16 @@ def test_spf_disabled(make_auth, dns_server):
     dns_server.add('example.com', 'TXT', 'v=spf1 -all')
     v = make_auth(spf=False).authenticate(make_message(), 'bounce@example.com', CLIENT)
     assert v.spf is None and v.status == Status.NONE
+
+
+def test_pyspf_dns_lookup_is_rebound_once_and_checked(auth):
+    """patches.route_pyspf_dns rebinds spf.DNSLookup once per process, and
+    a pyspf whose DNSLookup changed is reported, not silently used."""
+    import pytest
+    import spf
+    from mailman_antibackscatter import patches
+    assert getattr(spf.DNSLookup, patches.MARK, None) is not None
+    assert patches.route_pyspf_dns(lambda original: original) is False
+    changed = patches.Target('spf', '', 'DNSLookup', ('name', 'qtype'))
+    with pytest.raises(patches.PatchTargetError, match='DNSLookup'):
+        changed.check()

@@ -1,0 +1,54 @@
+# Copyright (C) 2026 The mailman_antibackscatter authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""DKIM (RFC 6376): every DKIM-Signature of a message, verified by
+:mod:`.dkimverify` with keys fetched by our resolver."""
+
+import time
+
+from . import dkimverify
+from .verdict import DKIMResult
+
+__all__ = ['DKIMChecker', 'MAX_SIGNATURES']
+
+# Signatures beyond this many are not verified (each one costs a DNS lookup
+# and a pass over the body); they are reported with result 'policy'.
+MAX_SIGNATURES = 20
+
+
+class DKIMChecker:
+    """Verifies the signatures of one message at a time; parsed public
+    keys are cached across messages."""
+
+    def __init__(self, resolver, min_key_bits):
+        self.resolver = resolver
+        self.min_key_bits = min_key_bits
+        self.keys = dkimverify.KeyCache()
+
+    def check(self, msg, problems):
+        """A DKIMResult per DKIM-Signature of *msg* (a dkimverify.Message);
+        one permerror for a message whose header *problems* make it
+        unparsable."""
+        if problems:
+            # dkimpy refuses such messages as a whole; so do we.
+            return [DKIMResult('permerror', '', '',
+                               'unparsable message: %s' % problems[0])]
+        get_txt = self.resolver.get_txt
+        results = []
+        now = time.time()
+        for header in msg.headers:
+            if header.lname != 'dkim-signature':
+                continue
+            if len(results) >= MAX_SIGNATURES:
+                results.append(DKIMResult(
+                    'policy', '', '', 'not verified: more than %d signatures'
+                    % MAX_SIGNATURES))
+                continue
+            try:
+                results.append(dkimverify.verify_signature(
+                    msg, header, get_txt, self.keys, now,
+                    self.min_key_bits))
+            except Exception as exc:
+                results.append(DKIMResult(
+                    'permerror', '', '',
+                    'verification error: %s' % type(exc).__name__))
+        return results
