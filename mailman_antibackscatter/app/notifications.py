@@ -50,13 +50,16 @@ def answer_allowed(settings, trigger, recipient):
     """(allowed, reason) for an automatic answer to *recipient*."""
     if settings.answer == 'all':
         return True, None
+    if trigger.verdict is None:
+        return False, 'answer-suppressed-no-verdict'
+    if trigger.verdict.from_address is None:
+        # No single From: nobody is proven to be the author.
+        return False, 'answer-suppressed-no-author'
     status = trigger.status_for(recipient)
     if status is Status.PASS:
         return True, None
     if settings.answer == 'not-forged' and status is Status.NONE:
         return True, None
-    if trigger.verdict is None:
-        return False, 'answer-suppressed-no-verdict'
     return False, 'answer-suppressed-{}'.format(status.value)
 
 
@@ -69,8 +72,11 @@ def owner_notice_allowed(settings, trigger):
         return False, 'owner-notice-suppressed-policy'
     if policy == 'summary':
         return False, 'owner-notice-summarized'
-    if trigger.verdict is None or from_internal_client(
-            trigger.verdict, settings.engine.internal_networks):
+    if trigger.verdict is None or trigger.verdict.from_address is None:
+        # Nothing about the author is proven: the summary lists it.
+        return False, 'owner-notice-summarized'
+    if from_internal_client(trigger.verdict,
+                            settings.engine.internal_networks):
         return True, None
     status = trigger.verdict.status
     if policy == 'authenticated-only':

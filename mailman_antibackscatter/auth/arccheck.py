@@ -201,7 +201,9 @@ def _dkimpy_parse(raw, body_offset, message=None):
         if body.count(b'\n') != body.count(b'\r\n'):
             body = _LINE_ENDINGS.sub(b'\r\n', body)
         return headers, body, True
-    except dkim.DKIMException as exc:
+    except Exception as exc:
+        # dkimpy's parser raises more than DKIMException on hostile header
+        # blocks (IndexError for a leading continuation line).
         return exc
 
 

@@ -51,6 +51,21 @@ def _as_bytes(raw):
     return bytes(raw)
 
 
+def _from_address(raw):
+    """The From address of *raw* as best it can be found, or None."""
+    try:
+        return parse_from(raw, parse_headers(raw)[0])[0]
+    except Exception:
+        return None
+
+
+def _mail_from(mail_from):
+    try:
+        return normalize_mail_from(mail_from)
+    except Exception:
+        return None
+
+
 class Authenticator:
     """Thread-safe sender authentication engine."""
 
@@ -77,15 +92,16 @@ class Authenticator:
         """The Verdict on message *raw* (bytes) from envelope sender
         *mail_from*, handed over by *client* (a ClientInfo, or None to
         take it from the headers).  Never raises."""
+        raw = _as_bytes(raw or b'')
         try:
-            return self._authenticate(_as_bytes(raw or b''), mail_from,
-                                      client)
+            return self._authenticate(raw, mail_from, client)
         except Exception as exc:     # never raise for bad input
             log.exception('authentication failed unexpectedly')
-            # Undecided, like a DNS failure: held quietly, never answered,
-            # never discarded.
+            # Undecided, like a DNS failure, for the message's own From:
+            # held quietly, never answered, never discarded.
             return Verdict(
-                mail_from=normalize_mail_from(mail_from), client=client,
+                from_address=_from_address(raw),
+                mail_from=_mail_from(mail_from), client=client,
                 from_status=Status.TEMPERROR, temperror=True,
                 reason='internal error while authenticating: %s' % (
                     type(exc).__name__,))

@@ -101,6 +101,11 @@ class Verdict:
         if self.from_address is not None and address == self.from_address:
             return self.from_status
         if self.mail_from and address == self.mail_from:
+            if self.from_address is None and \
+                    self.mail_from_status is Status.PASS:
+                # Without one From address nobody is proven to be the
+                # author: SPF proves who sent the message, not who wrote it.
+                return Status.NONE
             return self.mail_from_status
         return Status.NONE
 

@@ -3,6 +3,8 @@
 Hits when the verdict is fail (forged), and also when DNS trouble kept the
 verdict open (temperror): such a post is held quietly until a moderator
 looks, instead of being distributed on the strength of a header alone.
+It also hits, member or not, when no one author can be proven at all: no
+verdict a runner can read, or not exactly one From address.
 """
 
 from mailman.core.i18n import _
@@ -27,6 +29,12 @@ def is_member_address(mlist, address):
                for a in user.addresses)
 
 
+def unproven_author(verdict):
+    """True when *verdict* names no one author: the message has no verdict
+    a runner can read, or not exactly one From address."""
+    return verdict is None or verdict.from_address is None
+
+
 @public
 @implementer(IRule)
 class ForgedMember:
@@ -41,10 +49,12 @@ class ForgedMember:
         if not settings.enabled or settings.forged_member == 'accept':
             return False
         trigger = current()
-        if trigger is None or trigger.verdict is None:
+        if trigger is None:
             return False
+        if unproven_author(trigger.verdict):
+            return True
         verdict = trigger.verdict
-        if verdict.from_address is None or verdict.status not in (
+        if verdict.status not in (
                 Status.FAIL, Status.TEMPERROR):
             return False
         return is_member_address(mlist, verdict.from_address)

@@ -17,14 +17,18 @@ _numbers = itertools.count(1)
 
 
 def incoming(dns, *, sender, to, subject='hello', body='Hi.\n', sign=False,
-             client=AUTHENTIC, mail_from=None, headers=()):
-    """(Message, verdict) as the door would queue it."""
+             client=AUTHENTIC, mail_from=None, headers=(),
+             without_from=False):
+    """(Message, verdict) as the door would queue it; *without_from*
+    leaves out the From header (*sender* is still the envelope sender)."""
     number = next(_numbers)
     lines = ['From: ' + sender, 'To: ' + to, 'Subject: ' + subject,
              'Date: ' + email.utils.formatdate(),
              'Message-ID: <component-{}@{}>'.format(
                  number, sender.rpartition('@')[2])]
     lines.extend(headers)
+    if without_from:
+        del lines[0]
     raw = ('\r\n'.join(lines) + '\r\n\r\n' + body.replace('\n', '\r\n')
            ).encode('utf-8')
     if sign:

@@ -37,8 +37,9 @@ def test_no_from_header_is_held_quietly(mailman, dns):
     mlist = list_with_anne()
     mlist.admin_immed_notify = True
     msg, verdict = incoming(dns, sender='anne@example.org',
-                            to='test@example.com', sign=True)
-    del msg['From']
+                            to='test@example.com', without_from=True)
+    assert 'From' not in msg and verdict.from_address is None
+    assert verdict.spf.result == 'pass'     # the envelope sender is proven
     run_incoming(mlist, msg)
     held_quietly(mlist)
 
@@ -58,7 +59,8 @@ def test_message_without_a_readable_verdict_is_held_quietly(mailman, dns):
 def test_eight_bit_from_is_not_shunted(mailman, dns):
     mlist = list_with_anne()
     msg, verdict = incoming(dns, sender='j\u00f6rg@plain.example',
-                            to='test@example.com')
+                            to='test@example.com',
+                            mail_from='anne@example.org', client=SPAMMER)
     assert verdict.from_address == 'j\u00f6rg@plain.example'
     run_incoming(mlist, msg)
     assert get_queue_messages('shunt') == []
