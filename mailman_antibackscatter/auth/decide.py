@@ -4,8 +4,11 @@
 
 PASS needs an aligned pass (SPF, DKIM, a trusted ARC sealer's report or a
 trusted local Authentication-Results header); failing that, a temporary
-DNS error on the way gives TEMPERROR; an aligned SPF fail or a DMARC policy
-of quarantine/reject gives FAIL; anything else is NONE.
+DNS error on evidence that could still pass (aligned SPF or DKIM, a trusted
+sealer) gives TEMPERROR; then an aligned SPF fail gives FAIL; then a
+temporary error on the DMARC record gives TEMPERROR, and its policy of
+quarantine/reject FAIL; anything else is NONE.  A temporary error on a
+domain that does not align with From never decides anything.
 """
 
 from .headers import domain_of
@@ -124,15 +127,15 @@ class Decider:
             return Status.TEMPERROR, (
                 'DNS temporary error verifying ARC chain sealed by %s'
                 % arc.sealer)
-        if evidence.dmarc_temperror:
-            return Status.TEMPERROR, (
-                'DNS temporary error looking up the DMARC policy of %s'
-                % domain)
-        # FAIL
+        # FAIL: an aligned SPF fail is decisive whatever DMARC says
         if (spf_r and spf_r.result == 'fail'
                 and aligned(spf_r.domain, domain)):
             return Status.FAIL, 'spf=fail for %s aligned with From %s' % (
                 spf_r.domain, domain)
+        if evidence.dmarc_temperror:
+            return Status.TEMPERROR, (
+                'DNS temporary error looking up the DMARC policy of %s'
+                % domain)
         if evidence.dmarc_policy in ('quarantine', 'reject'):
             return Status.FAIL, (
                 'From domain %s publishes DMARC p=%s and nothing aligned'

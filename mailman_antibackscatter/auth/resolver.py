@@ -74,6 +74,20 @@ class CachingResolver:
         finally:
             state.deadline, state.exhausted = old
 
+    @contextlib.contextmanager
+    def share(self, seconds):
+        """Within the current budget, let the calling thread spend at most
+        ``seconds`` of it; what is left after the block stays available,
+        and running out inside it does not mark the whole budget spent."""
+        state = self._budget
+        old = state.deadline, state.exhausted
+        end = time.monotonic() + seconds
+        state.deadline = end if old[0] is None else min(old[0], end)
+        try:
+            yield state
+        finally:
+            state.deadline, state.exhausted = old
+
     @property
     def budget_exhausted(self):
         return self._budget.exhausted

@@ -64,6 +64,18 @@ def test_timeout_and_budget(dns_server, resolver):
     assert time.monotonic() - start < 30   # generous sanity bound only
 
 
+def test_a_share_of_the_budget_leaves_the_rest(dns_server, resolver):
+    dns_server.blackhole('hole.example')
+    dns_server.add('a.example.com', 'A', '192.0.2.1')
+    with resolver.budget(1.0):
+        with resolver.share(0.3):
+            with pytest.raises(DNSTempError):
+                resolver.lookup('x.hole.example', 'TXT')
+        # the share ran out, the message's budget did not
+        assert not resolver.budget_exhausted
+        assert resolver.lookup('a.example.com', 'A')
+
+
 def test_lru_bound(dns_server):
     r = CachingResolver(nameservers=(dns_server.address,), cache_size=3)
     for i in range(6):
