@@ -225,8 +225,11 @@ def test_key_records():
     assert r.result == 'fail' and 'revoked' in r.reason
     r = _ours(raw, _dns({name: txt.replace(b'k=rsa', b'k=rsa; h=sha1')}))[0]
     assert r.result == 'permerror'
-    r = _ours(raw, _dns({name: txt.replace(b'k=rsa', b'k=rsa; t=y:s')}))[0]
+    r = _ours(raw, _dns({name: txt.replace(b'k=rsa', b'k=rsa; t=s')}))[0]
     assert r.result == 'pass'
+    # RFC 6376 3.6.1: a testing key's signature counts as none at all.
+    r = _ours(raw, _dns({name: txt.replace(b'k=rsa', b'k=rsa; t=y:s')}))[0]
+    assert r.result == 'policy' and 't=y' in r.reason
     r = _ours(raw, _dns({name: txt.replace(b'k=rsa', b'k=ed25519')}))[0]
     assert r.result == 'permerror'
     r = _ours(raw, _dns({}))[0]

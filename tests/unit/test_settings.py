@@ -21,7 +21,7 @@ def test_shipped_defaults_are_protective():
     assert settings.answer == 'proven'
     assert settings.reject_unproven == 'discard'
     assert settings.forged_member == 'hold'
-    assert settings.owner_forged == 'discard'
+    assert settings.owner_forged == 'hold'
     assert settings.unproven_commands == 'ignore'
     assert settings.authenticated_membership
     assert settings.engine.alignment == 'relaxed'
