@@ -23,13 +23,15 @@ class Alignment:
         """The organizational domain of *domain*."""
         return self.psl.org_domain(domain)
 
-    def aligned(self, domain_a, domain_b):
-        """Do the two domains align?"""
+    def aligned(self, domain_a, domain_b, strict=False):
+        """Do the two domains align?  *strict* (the From domain's adkim=s
+        or aspf=s) asks for the same domain even when the site's mode is
+        relaxed."""
         a, b = normalize_domain(domain_a), normalize_domain(domain_b)
         if not a or not b:
             return False
         if a == b:
             return True
-        if self.strict:
+        if self.strict or strict:
             return False
         return self.psl.org_domain(a) == self.psl.org_domain(b)

@@ -25,10 +25,15 @@ class Evidence:
         self.spf = None
         self.dkim = []
         self.arc = None
-        self.dmarc_policy = None
+        self.dmarc = None             # the From domain's DMARCRecord
         self.dmarc_temperror = False
         # (method, domain) passes from trusted A-R headers
         self.trusted = list(trusted)
+
+    @property
+    def dmarc_policy(self):
+        """The DMARC policy that applies to the From domain, or None."""
+        return self.dmarc.policy if self.dmarc is not None else None
 
     @property
     def temperror(self):
@@ -85,12 +90,19 @@ class Decider:
     def author_status(self, address, evidence):
         """(Status, reason) for the From *address*."""
         domain = domain_of(address)
-        aligned = self.aligned
+        record = evidence.dmarc
+        strict_dkim = record is not None and record.strict_dkim
+        strict_spf = record is not None and record.strict_spf
+
+        def aligned(other, domain, method='dkim'):
+            # adkim= and aspf= of the From domain's record
+            return self.aligned(other, domain, strict=(
+                strict_spf if method == 'spf' else strict_dkim))
         spf_r = evidence.spf
         arc = evidence.arc
         # PASS
         if (spf_r and spf_r.result == 'pass'
-                and aligned(spf_r.domain, domain)):
+                and aligned(spf_r.domain, domain, 'spf')):
             return Status.PASS, 'spf=pass %s %s aligned with From %s' % (
                 'smtp.helo' if spf_r.identity == 'helo' else 'smtp.mailfrom',
                 spf_r.domain, domain)
@@ -101,21 +113,21 @@ class Decider:
                     % (sig.domain, domain))
         if arc and arc.trusted:
             hit = self._reported_pass(
-                domain, [('dmarc', d) for d in arc.dmarc_domains]
+                domain, aligned, [('dmarc', d) for d in arc.dmarc_domains]
                 + [('dkim', d) for d in arc.dkim_domains]
                 + ([('spf', arc.spf_domain)] if arc.spf_domain else []))
             if hit:
                 return Status.PASS, (
                     'trusted ARC sealer %s reports %s=pass for %s (From %s)'
                     % (arc.sealer, hit[0], hit[1], domain))
-        hit = self._reported_pass(domain, evidence.trusted)
+        hit = self._reported_pass(domain, aligned, evidence.trusted)
         if hit:
             return Status.PASS, (
                 'trusted local Authentication-Results report %s=pass'
                 ' for %s (From %s)' % (hit[0], hit[1], domain))
         # TEMPERROR
         if (spf_r and spf_r.result == 'temperror'
-                and aligned(spf_r.domain, domain)):
+                and aligned(spf_r.domain, domain, 'spf')):
             return Status.TEMPERROR, (
                 'DNS temporary error during SPF check of %s' % spf_r.domain)
         for sig in evidence.dkim:
@@ -129,7 +141,7 @@ class Decider:
                 % arc.sealer)
         # FAIL: an aligned SPF fail is decisive whatever DMARC says
         if (spf_r and spf_r.result == 'fail'
-                and aligned(spf_r.domain, domain)):
+                and aligned(spf_r.domain, domain, 'spf')):
             return Status.FAIL, 'spf=fail for %s aligned with From %s' % (
                 spf_r.domain, domain)
         if evidence.dmarc_temperror:
@@ -144,12 +156,13 @@ class Decider:
         return Status.NONE, 'no aligned authentication for From %s (%s)' % (
             domain, evidence.summary())
 
-    def _reported_pass(self, domain, passes):
+    @staticmethod
+    def _reported_pass(domain, aligned, passes):
         for method, reported in passes:
             if method == 'dmarc':
                 if normalize_domain(reported) == domain:
                     return method, reported
-            elif self.aligned(reported, domain):
+            elif aligned(reported, domain, method):
                 return method, reported
         return None
 

@@ -412,6 +412,10 @@ def verify_signature(msg, header, get_txt, keys, now=None, min_key_bits=1024):
         return res('fail', key.error)
     if key.error:
         return res('permerror', key.error[:160])
+    if key.testing:
+        # RFC 6376 3.6.1: mail signed with a testing key is treated like
+        # unsigned mail, whether or not the signature verifies.
+        return res('policy', 'key in testing mode (t=y): treated as unsigned')
     if (key.kind == b'rsa') != (algorithm == b'rsa-sha256'):
         return res('permerror', 'key type k=%s does not match a=%s'
                    % (_text(key.kind), _text(algorithm)))

@@ -1,44 +1,73 @@
 # Copyright (C) 2026 The mailman_antibackscatter authors
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""DMARC (RFC 7489): the policy the author's domain publishes.
+"""DMARC (RFC 7489, and np= from DMARCbis): the author's domain's record.
 
-Only the policy is used: with p=quarantine or p=reject, a From address
-that nothing aligned authenticates is a forgery rather than unproven.
+The policy says whether a From address that nothing aligned authenticates
+is a forgery (p=quarantine or reject) or only unproven; adkim= and aspf=
+say how closely a DKIM or SPF domain must match the From domain.
 """
+
+import dataclasses
 
 from .resolver import DNSTempError
 
-__all__ = ['DMARCLookup']
+__all__ = ['DMARCLookup', 'DMARCRecord']
 
 _POLICIES = ('none', 'quarantine', 'reject')
+# RFC 7489 6.6.4: a message not selected by pct= gets the next lower policy.
+_LOWER = {'reject': 'quarantine', 'quarantine': 'none', 'none': 'none'}
 _NO_RECORD = object()
 
 
+@dataclasses.dataclass(frozen=True)
+class DMARCRecord:
+    """What the From domain's record asks of one message.
+
+    policy is the one that applies to this From domain (p=, sp= for a
+    subdomain, np= for a subdomain that does not exist), lowered one step
+    when pct= is below 100; None for a record without a valid policy."""
+    policy: 'str | None'
+    strict_dkim: bool = False        # adkim=s
+    strict_spf: bool = False         # aspf=s
+
+
 class DMARCLookup:
-    """Looks up DMARC policies; *alignment* finds organizational domains."""
+    """Looks up DMARC records; *alignment* finds organizational domains."""
 
     def __init__(self, resolver, alignment):
         self.resolver = resolver
         self.alignment = alignment
 
     def policy(self, domain):
-        """Return (policy, temperror) for the From domain *domain*.
-
-        policy is 'none', 'quarantine' or 'reject' from the domain's own
-        record, else the sp= (or p=) of its organizational domain's; None
+        """Return (DMARCRecord or None, temperror) for the From domain
+        *domain*: its own record, else its organizational domain's; None
         without a usable record or when a lookup failed temporarily."""
         if not domain:
             return None, False
         org = self.alignment.org_domain(domain)
         try:
-            policy = self._record(domain, subdomain=False)
-            if policy is _NO_RECORD and org and org != domain:
-                policy = self._record(org, subdomain=True)
+            tags = self._tags(domain)
+            subdomain = tags is _NO_RECORD and bool(org) and org != domain
+            if subdomain:
+                tags = self._tags(org)
+            if tags is _NO_RECORD:
+                return None, False
+            policy = tags.get('p')
+            if subdomain:
+                if tags.get('np') in _POLICIES and not self._exists(domain):
+                    policy = tags['np']
+                elif tags.get('sp') in _POLICIES:
+                    policy = tags['sp']
         except DNSTempError:
             return None, True
-        return (None if policy is _NO_RECORD else policy), False
+        if policy not in _POLICIES:
+            policy = None
+        elif _pct(tags.get('pct')) < 100:
+            policy = _LOWER[policy]
+        return DMARCRecord(policy, tags.get('adkim') == 's',
+                           tags.get('aspf') == 's'), False
 
-    def _record(self, domain, subdomain):
+    def _tags(self, domain):
         records = []
         for rdata in self.resolver.lookup('_dmarc.' + domain, 'TXT'):
             txt = b''.join(rdata.strings)
@@ -51,10 +80,17 @@ class DMARCLookup:
         for part in records[0].decode('ascii', 'replace').split(';'):
             key, eq, val = part.partition('=')
             if eq:
-                tags[key.strip().lower()] = val.strip().lower()
-        policy = tags.get('p')
-        if subdomain and tags.get('sp') in _POLICIES:
-            policy = tags['sp']
-        if policy not in _POLICIES:
-            return None
-        return policy
+                tags.setdefault(key.strip().lower(), val.strip().lower())
+        return tags
+
+    def _exists(self, domain):
+        """DMARCbis: a domain with no A, AAAA or MX record does not exist."""
+        return any(self.resolver.lookup(domain, rdtype)
+                   for rdtype in ('A', 'AAAA', 'MX'))
+
+
+def _pct(value):
+    """pct= as an integer; 100 (the default) when absent or invalid."""
+    if value is None or not value.isdigit() or len(value) > 3:
+        return 100
+    return min(int(value), 100)

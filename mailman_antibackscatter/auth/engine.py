@@ -137,7 +137,7 @@ class Authenticator:
         with self.resolver.budget(settings.dns_timeout):
             if from_address is not None:
                 with self.resolver.share(settings.dns_timeout * DMARC_SHARE):
-                    evidence.dmarc_policy, evidence.dmarc_temperror = (
+                    evidence.dmarc, evidence.dmarc_temperror = (
                         self.dmarc.policy(domain_of(from_address)))
             if settings.spf:
                 evidence.spf = self.spf.check(mail_from, client)

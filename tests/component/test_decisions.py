@@ -62,7 +62,10 @@ def test_forged_mail_to_owner_is_held_quietly(mailman, dns):
     run(IncomingRunner, 'in', mlist, unknown, subaddress='owner',
         to_owner=True, envsender='noreply@example.com')
     assert len(get_queue_messages('pipeline')) == 1
-    assert reasons(mlist) == {'owner-forged-held': 1}
+    # The hold chain's notices were stopped at the exit.
+    assert reasons(mlist) == {'owner-forged-held': 1,
+                              'answer-suppressed-fail': 1,
+                              'owner-notice-suppressed-fail': 1}
 
 
 def test_commands_of_an_unproven_sender_are_ignored(mailman, dns):
