@@ -126,7 +126,7 @@ def totals(list_id=None, since=None):
 # order is the order of the REST `categories` list and of `stats` output.
 CATEGORIES = ('notices_sent', 'backscatter_suppressed', 'notices_suppressed',
               'posts_held_quietly', 'posts_discarded', 'commands_ignored',
-              'bounces_genuine', 'bounces_dropped')
+              'bounces_genuine', 'bounces_dropped', 'backscatter_to_list')
 _GENUINE_BOUNCES = frozenset((
     'bounce-genuine', 'bounce-temporary', 'bounce-autoreply',
     'bounce-unrecognized', 'bounce-unrecognized-summarized',
@@ -137,6 +137,9 @@ def category_of(reason):
     """The statistics category of *reason*, or None (not charted)."""
     if reason.startswith('notice-sent-'):
         return 'notices_sent'
+    if reason.startswith('list-backscatter-'):
+        # Delivery reports and auto-replies to the list's own addresses.
+        return 'backscatter_to_list'
     if reason.startswith('answer-suppressed-'):
         # Backscatter: an automatic answer to a sender not proven.
         return 'backscatter_suppressed'

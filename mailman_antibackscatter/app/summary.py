@@ -43,6 +43,9 @@ REPORTED = (
     ('commands_ignored', 'email commands ignored'),
     ('bounces_dropped', 'bounces dropped (reports of mail the list never '
                         'sent, or forged)'),
+    ('backscatter_to_list', 'delivery reports and auto-replies sent to the '
+                            'list\'s own addresses dropped (backscatter of '
+                            'spam that forged the list)'),
     # A reason, not a category: reports the owners should look at.
     ('bounce-unrecognized-summarized',
      'delivery reports of mail the list really sent that name no failed '

@@ -1,4 +1,5 @@
-"""The built-in posting chain with the forged-member check added."""
+"""The built-in posting chain with the list-backscatter and forged-member
+checks added."""
 
 from mailman.chains.builtin import BuiltInChain
 from mailman.core.i18n import _
@@ -11,7 +12,10 @@ __all__ = []
 
 
 def _with_forged_member_check(descriptions):
-    result = []
+    # First of all: a delivery report or auto-reply to the list is dropped
+    # before any rule can hold it with an owner notice or answer it.
+    result = [('list-backscatter', LinkAction.jump,
+               'antibackscatter-list-backscatter')]
     for description in descriptions:
         result.append(description)
         if description[0] == 'banned-address':
@@ -19,14 +23,15 @@ def _with_forged_member_check(descriptions):
             # decides anything: a forged member post is set aside.
             result.append(('forged-member', LinkAction.jump,
                            'antibackscatter-forged-member'))
-    if len(result) == len(descriptions):
+    if len(result) == len(descriptions) + 1:
         raise RuntimeError('banned-address link missing from the built-in '
                            'posting chain; cannot place forged-member')
     return tuple(result)
 
 
 class AuthenticatedPostingChain(BuiltInChain):
-    """Mailman's built-in posting chain plus the forged-member rule."""
+    """Mailman's built-in posting chain plus the list-backscatter and
+    forged-member rules."""
 
     name = BuiltInChain.name
     description = _('The built-in moderation chain, with sender '

@@ -1,12 +1,13 @@
 """Email commands are carried out only for a proven sender.
 
 A forged From must not subscribe, unsubscribe or change anybody, and must not
-receive a reply.  Commands from a sender that is not proven are ignored
-(logged and counted).  When DNS trouble prevented a decision (and the door
-did not defer the message), the message is moved to the shunt queue, so it
-is not lost; `mailman unshunt` brings it back here, and it is authenticated
-again (SPF with the recorded client, DKIM over Mailman's copy of the message)
-before anything is decided.
+receive a reply; a delivery report or auto-reply is backscatter and is
+dropped before any command is read.  Commands from a sender that is not
+proven are ignored (logged and counted).  When DNS trouble prevented a
+decision (and the door did not defer the message), the message is moved to
+the shunt queue, so it is not lost; `mailman unshunt` brings it back here,
+and it is authenticated again (SPF with the recorded client, DKIM over
+Mailman's copy of the message) before anything is decided.
 """
 
 from mailman.config import config
@@ -17,6 +18,9 @@ from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.config.runtime import get_authenticator
 from mailman_antibackscatter.app.trigger import (
     MSGDATA_KEY, Trigger, answering, current)
+from mailman_antibackscatter.chains.list_backscatter import (
+    drop_list_backscatter)
+from mailman_antibackscatter.rules.list_backscatter import list_backscatter
 from public import public
 
 RETRY_KEY = 'antibackscatter_retry'
@@ -36,6 +40,13 @@ class AuthenticatedCommandRunner(CommandRunner):
     """`[runner.command] class:` installed by the plugin."""
 
     def _dispose(self, mlist, msg, msgdata):
+        kind = list_backscatter(mlist, msg)
+        if kind is not None:
+            # A delivery report or auto-reply holds no commands and must
+            # not be answered.
+            drop_list_backscatter(kind, mlist, msg, msgdata,
+                                  msgdata.get('subaddress', 'request'))
+            return False
         settings = policy_for(mlist)
         trigger = current()
         if (not settings.enabled or trigger is None

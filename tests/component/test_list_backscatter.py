@@ -5,7 +5,7 @@ from mailman.app.lifecycle import create_list
 from mailman.interfaces.requests import IListRequests
 from mailman.testing.helpers import get_queue_messages
 from mailman.utilities.datetime import now
-from mailman_antibackscatter.app import summary
+from mailman_antibackscatter.app import list_policy, summary
 from mailman_antibackscatter.runners.command import AuthenticatedCommandRunner
 from mailman.runners.incoming import IncomingRunner
 
@@ -94,6 +94,7 @@ def test_ordinary_mail_is_not_backscatter(mailman, dns):
 
 def test_the_owner_summary_counts_it(mailman, dns):
     mlist = a_list()
+    list_policy.update(mlist, dict(owner_notices='summary'))
     run(IncomingRunner, 'in', mlist, dsn(dns, 'test@example.com',
                                          mail_from=''), to_list=True)
     report = summary.compose(mlist, moment=now())

@@ -95,7 +95,7 @@ def test_nothing_new_sends_nothing_and_it_is_idempotent(mailman, dns):
     assert later.counts == {
         'backscatter_suppressed': 0, 'notices_suppressed': 0,
         'posts_discarded': 0, 'commands_ignored': 0, 'bounces_dropped': 4,
-        'bounce-unrecognized-summarized': 0}
+        'backscatter_to_list': 0, 'bounce-unrecognized-summarized': 0}
     assert 'bounces dropped' in later.text()
 
 
@@ -146,7 +146,7 @@ def test_statistics_series_and_categories(mailman):
                           notices_suppressed=4,
                           posts_held_quietly=2, posts_discarded=1,
                           commands_ignored=7, bounces_genuine=1,
-                          bounces_dropped=3)
+                          bounces_dropped=3, backscatter_to_list=0)
     assert series[1]['bounces_dropped'] == 3
     assert 'answer-suppressed-none' not in reasons
     # Retention: what is older goes.
