@@ -14,6 +14,7 @@ from mailman.utilities.datetime import today
 from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.model.schema import savepoint
 from mailman_antibackscatter.model.tables import DecisionCount
+from mailman_antibackscatter.text import one_line
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -26,14 +27,17 @@ def record(reason, *, list_id, message_id, verdict=None, action,
     its counters so a flood of backscatter costs no database write each).
     """
     status = verdict.status.value if verdict is not None else 'unknown'
+    # Message-IDs, addresses and reasons come from the message or DNS: one
+    # line each, so that nothing can add a log line of its own.
     parts = ['{} list={} message-id={} verdict={} action={}'.format(
-        reason, list_id or '-', (message_id or '-').strip(), status, action)]
+        reason, one_line(list_id) or '-', one_line(message_id) or '-',
+        status, action)]
     if recipient:
-        parts.append('recipient={}'.format(recipient))
+        parts.append('recipient={}'.format(one_line(recipient)))
     if verdict is not None and verdict.reason:
-        parts.append('why="{}"'.format(verdict.reason))
+        parts.append('why="{}"'.format(one_line(verdict.reason)))
     if detail:
-        parts.append('detail="{}"'.format(detail))
+        parts.append('detail="{}"'.format(one_line(detail)))
     log.info(' '.join(parts))
     if count_now:
         count(list_id or '', reason)

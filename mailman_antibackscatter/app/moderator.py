@@ -18,6 +18,7 @@ from mailman_antibackscatter.app.trigger import (
     answering, current, MSGDATA_KEY, Trigger, verdict_of)
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.config.runtime import get_settings
+from mailman_antibackscatter.text import one_line
 from zope.component import getUtility
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -34,14 +35,17 @@ class HeldPost:
     verdict: object         # Verdict or None
 
     def as_dict(self):
+        """For REST (and Postorius): every text on one bounded line."""
         verdict = self.verdict
         return dict(
-            request_id=self.request_id, sender=self.sender,
-            subject=self.subject, message_id=self.message_id,
-            reason=self.reason, hold_date=self.hold_date,
+            request_id=self.request_id, sender=one_line(self.sender),
+            subject=one_line(self.subject),
+            message_id=one_line(self.message_id),
+            reason=one_line(self.reason), hold_date=self.hold_date,
             verdict=None if verdict is None else dict(
-                status=verdict.status.value, reason=verdict.reason,
-                from_address=verdict.from_address))
+                status=verdict.status.value,
+                reason=one_line(verdict.reason),
+                from_address=one_line(verdict.from_address) or None))
 
 
 def _verdict(data):

@@ -27,6 +27,7 @@ from mailman_antibackscatter.app.moderator import held_posts
 from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.model.tables import (
     DecisionCount, QuietHold, SummaryState)
+from mailman_antibackscatter.text import one_line
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -105,20 +106,27 @@ class Summary:
                           'senders could not be proven,', 'so no immediate '
                           'notice was sent.  The messages are not '
                           'attached.', '']
-            for number, post in enumerate(self.posts, 1):
+            shown = self.posts[:get_settings().summary_max_posts]
+            for number, post in enumerate(shown, 1):
                 verdict = post.verdict
+                # Subject, sender and reason come from the post and DNS: a
+                # folded value must not add lines (a moderation link).
                 lines += [
-                    '{:3}. Subject: {}'.format(number, _one_line(
+                    '{:3}. Subject: {}'.format(number, one_line(
                         post.subject)),
-                    '     From:    {}'.format(_one_line(post.sender)),
+                    '     From:    {}'.format(one_line(post.sender)),
                     '     Verdict: {}'.format(
                         'unknown (not seen by the plugin)' if verdict is None
                         else '{} ({})'.format(verdict.status.value,
-                                              verdict.reason)),
+                                              one_line(verdict.reason))),
                     '     Held:    {} (request {})'.format(
                         (post.hold_date or '-')[:16].replace('T', ' '),
                         post.request_id),
                     ]
+            if len(self.posts) > len(shown):
+                lines += ['', '     ... and {} more held posts, not listed '
+                          'here; the moderation queue has them all.'.format(
+                              len(self.posts) - len(shown))]
             lines.append('')
             if url:
                 lines += ['Moderate them at:', '  ' + url, '']
@@ -132,12 +140,6 @@ class Summary:
         lines += ['`mailman antibackscatter stats {}` shows the details.'
                   .format(self.mlist.list_id)]
         return '\n'.join(lines) + '\n'
-
-
-def _one_line(text):
-    """A header of a (mostly forged) post, quoted on one line: a folded
-    Subject must not add lines, such as a moderation link, of its own."""
-    return ' '.join(str(text).split())
 
 
 def _snapshot_text(counts):

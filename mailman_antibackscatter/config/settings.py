@@ -174,6 +174,7 @@ CONVERTERS = {
     ('ratelimit', 'window'): parse_interval,
     ('summary', 'interval'): _nonzero_interval,
     ('summary', 'postorius_url'): _url,
+    ('summary', 'max_posts'): _positive_int,
     ('statistics', 'retention'): _nonzero_interval,
     ('bounces', 'enabled'): _bool,
     ('bounces', 'tag_lifetime'): _days,
@@ -226,6 +227,7 @@ class SiteSettings:
     per_recipient_return_path: bool = True
     summary_interval: timedelta = timedelta(days=1)
     postorius_url: str = ''
+    summary_max_posts: int = 50
     statistics_retention: timedelta = timedelta(days=400)
     problems: tuple = field(default=(), compare=False)
 
@@ -325,6 +327,7 @@ def load_settings(site_parser=None):
         log_level=get('logging', 'level'),
         summary_interval=get('summary', 'interval'),
         postorius_url=get('summary', 'postorius_url'),
+        summary_max_posts=get('summary', 'max_posts'),
         statistics_retention=get('statistics', 'retention'),
         problems=tuple(problems),
         )

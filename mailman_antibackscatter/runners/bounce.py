@@ -18,7 +18,6 @@ somebody found input that makes the gate fail.
 """
 
 import logging
-import re
 import time
 
 from email.utils import parseaddr
@@ -40,6 +39,7 @@ from mailman_antibackscatter.app.summary import SUMMARY_POLICIES
 from mailman_antibackscatter.auth.returnpath import (
     check_tag, split_bounces_local)
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
+from mailman_antibackscatter.text import one_line
 from public import public
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -84,7 +84,7 @@ def failures(msg):
         temporary, permanent = all_failures(msg)
     except Exception:
         log.exception('flufl.bounce failed on %s; treating it as '
-                      'unrecognized', _clean(msg.get('message-id')))
+                      'unrecognized', one_line(msg.get('message-id')))
         return [], []
     return _addresses(temporary), _addresses(permanent)
 
@@ -124,11 +124,6 @@ def mailman_verp(parser, mlist, sub, rcpt):
     return {address.lower() for address in parser().get_verp(mlist, msg)}
 
 
-def _clean(value, limit=120):
-    text = re.sub(r'[\x00-\x1f\x7f]+', ' ', str(value or ''))
-    return text[:limit] + ('...' if len(text) > limit else '')
-
-
 @public
 class GatedBounceRunner(BounceRunner):
     """`[runner.bounces] class:` installed by the plugin."""
@@ -163,7 +158,7 @@ class GatedBounceRunner(BounceRunner):
             log.exception(
                 'bounce gate failed on message-id=%s list=%s; Mailman shunts '
                 'it (not scored, not forwarded); `mailman unshunt` replays it',
-                _clean(msg.get('message-id')), mlist.list_id)
+                one_line(msg.get('message-id')), mlist.list_id)
             raise
         return False
 
@@ -257,12 +252,12 @@ class GatedBounceRunner(BounceRunner):
             if permanent and not failed:
                 return self._drop(
                     'bounce-forged-dropped', mlist, msg, rcpt,
-                    'names no recipient of the list: ' + _clean(
+                    'names no recipient of the list: ' + one_line(
                         ' '.join(strangers), 200))
             if strangers:
                 log.info('bounce: ignoring non-recipients %s named in %s',
-                         _clean(' '.join(strangers), 200),
-                         _clean(msg.get('message-id')))
+                         one_line(' '.join(strangers), 200),
+                         one_line(msg.get('message-id')))
         if failed:
             for address in failed:
                 self._processor.register(mlist, address, msg,
@@ -354,11 +349,11 @@ class GatedBounceRunner(BounceRunner):
 
     def _record(self, reason, mlist, msg, rcpt, action, recipient=None,
                 detail=None):
-        parts = ['rcpt=' + _clean(rcpt or '-')]
+        parts = ['rcpt=' + one_line(rcpt or '-')]
         if detail:
             parts.append(detail)
         decisions.record(reason, list_id=mlist.list_id,
-                         message_id=_clean(msg.get('message-id')),
+                         message_id=one_line(msg.get('message-id')),
                          action=action, recipient=recipient,
                          detail='; '.join(parts), count_now=False)
         key = (mlist.list_id, reason)
@@ -400,13 +395,13 @@ class GatedBounceRunner(BounceRunner):
             'The report itself is not attached and not kept; the '
             'antibackscatter log records its Message-ID and this '
             'decision.\n').format(
-                list=mlist.fqdn_listname, rcpt=_clean(rcpt),
+                list=mlist.fqdn_listname, rcpt=one_line(rcpt),
                 recipient=recipient or '(bulk delivery)',
-                mid=_clean(msg.get('message-id')),
-                date=_clean(msg.get('date')),
-                frm=_clean(parseaddr(str(msg.get('from', '')))[1]),
-                subject=_clean(msg.get('subject')),
-                ctype=_clean(msg.get_content_type()))
+                mid=one_line(msg.get('message-id')),
+                date=one_line(msg.get('date')),
+                frm=one_line(parseaddr(str(msg.get('from', '')))[1]),
+                subject=one_line(msg.get('subject')),
+                ctype=one_line(msg.get_content_type()))
         notice = OwnerNotification(
             mlist, 'Unrecognized delivery report for {}'.format(
                 mlist.display_name), text, roster=roster)

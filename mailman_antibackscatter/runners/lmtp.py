@@ -27,6 +27,7 @@ from mailman_antibackscatter.auth import ClientInfo, Status
 from mailman_antibackscatter.config.runtime import (
     get_authenticator, get_settings)
 from mailman_antibackscatter.patches import switchboard
+from mailman_antibackscatter.text import one_line
 from public import public
 
 log = logging.getLogger('mailman.antibackscatter')
@@ -129,10 +130,11 @@ class AuthenticatingLMTPHandler(LMTPHandler):
                           'the MTA retries the message later')
             return '\r\n'.join(ERR_451_ERROR for _ in envelope.rcpt_tos)
         log.info('door: message-id=%s mail-from=<%s> from=%s client=%s '
-                 'verdict=%s why="%s"', message_id_of(raw),
-                 envelope.mail_from or '', verdict.from_address or '-',
-                 verdict.client.ip if verdict.client else '-',
-                 verdict.status.value, verdict.reason)
+                 'verdict=%s why="%s"', one_line(message_id_of(raw)),
+                 one_line(envelope.mail_from),
+                 one_line(verdict.from_address) or '-',
+                 one_line(verdict.client.ip) if verdict.client else '-',
+                 verdict.status.value, one_line(verdict.reason))
         envelope.content = envelope.original_content = stamped
         if (verdict.status is Status.TEMPERROR
                 and settings.command_temperror == 'defer'):
