@@ -11,7 +11,7 @@ from mailman.interfaces.chain import LinkAction
 __all__ = []
 
 
-def _with_forged_member_check(descriptions):
+def _with_authentication_links(descriptions):
     # First of all: a delivery report or auto-reply to the list is dropped
     # before any rule can hold it with an owner notice or answer it.
     result = [('list-backscatter', LinkAction.jump,
@@ -36,5 +36,5 @@ class AuthenticatedPostingChain(BuiltInChain):
     name = BuiltInChain.name
     description = _('The built-in moderation chain, with sender '
                     'authentication.')
-    _link_descriptions = _with_forged_member_check(
+    _link_descriptions = _with_authentication_links(
         BuiltInChain._link_descriptions)
