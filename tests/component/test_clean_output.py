@@ -59,3 +59,19 @@ def test_decision_log_line_is_one_line(mailman, caplog):
                   if r.getMessage().startswith('answer-suppressed-none')]
     assert '\n' not in message and '\r' not in message
     assert len(message) < 1200
+
+
+def test_rest_verdict_check_is_one_line(mailman):
+    from mailman_antibackscatter.app.status import verdict_as_dict
+    from mailman_antibackscatter.auth import ClientInfo, DKIMResult
+    verdict = Verdict(
+        from_address='a@victim.example', mail_from='b@x\r\ny',
+        client=ClientInfo('203.0.113.9\n2025-12-01 fake line', 'x\r\ny'),
+        dkim=(DKIMResult('permerror', 'x\r\n evil', 's\r\n1', INJECTED),),
+        reason=INJECTED)
+    info = verdict_as_dict(verdict, 'lists.example.com')
+    info.pop('authentication_results')
+    for value in (info['reason'], info['mail_from'], info['client']['ip'],
+                  info['client']['helo'], info['dkim'][0]['domain'],
+                  info['dkim'][0]['selector'], info['dkim'][0]['reason']):
+        assert '\r' not in value and '\n' not in value
