@@ -6,25 +6,31 @@ from mailman_antibackscatter.app.list_policy import site_defaults
 from mailman_antibackscatter.auth import render_verdict
 from mailman_antibackscatter.config.runtime import get_settings, not_protecting
 from mailman_antibackscatter.patches import MARK, TARGETS
+from mailman_antibackscatter.text import one_line
 
 
 def verdict_as_dict(verdict, authserv_id):
-    """A JSON-able description of a verdict, for people and for REST."""
+    """A JSON-able description of a verdict, for people and for REST; text
+    from the message or DNS is on one bounded line each."""
+    text = one_line
     return dict(
         status=verdict.status.value,
-        reason=verdict.reason,
-        from_address=verdict.from_address,
-        mail_from=verdict.mail_from,
+        reason=text(verdict.reason),
+        from_address=verdict.from_address and text(verdict.from_address),
+        mail_from=verdict.mail_from and text(verdict.mail_from),
         client=(None if verdict.client is None else dict(
-            ip=verdict.client.ip, helo=verdict.client.helo,
+            ip=verdict.client.ip and text(verdict.client.ip),
+            helo=verdict.client.helo and text(verdict.client.helo),
             source=verdict.client.source)),
         spf=(None if verdict.spf is None else dict(
-            result=verdict.spf.result, domain=verdict.spf.domain,
+            result=verdict.spf.result, domain=text(verdict.spf.domain),
             identity=verdict.spf.identity)),
-        dkim=[dict(result=d.result, domain=d.domain, selector=d.selector,
-                   reason=d.reason) for d in verdict.dkim],
+        dkim=[dict(result=d.result, domain=text(d.domain),
+                   selector=text(d.selector), reason=text(d.reason))
+              for d in verdict.dkim],
         arc=(None if verdict.arc is None else dict(
-            result=verdict.arc.result, sealer=verdict.arc.sealer,
+            result=verdict.arc.result,
+            sealer=verdict.arc.sealer and text(verdict.arc.sealer),
             trusted=verdict.arc.trusted)),
         dmarc_policy=verdict.dmarc_policy,
         authentication_results=render_verdict(verdict, authserv_id),
