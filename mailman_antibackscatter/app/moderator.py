@@ -17,6 +17,7 @@ from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.trigger import (
     answering, current, MSGDATA_KEY, Trigger, verdict_of)
 from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.config.runtime import get_settings
 from zope.component import getUtility
 
@@ -41,7 +42,8 @@ class HeldPost:
             reason=self.reason, hold_date=self.hold_date,
             verdict=None if verdict is None else dict(
                 status=verdict.status.value, reason=verdict.reason,
-                from_address=verdict.from_address))
+                from_address=verdict.from_address,
+                explanation=explain(verdict)))
 
 
 def _verdict(data):

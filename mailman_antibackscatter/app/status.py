@@ -4,6 +4,7 @@ from mailman.config import config
 from mailman_antibackscatter import __version__
 from mailman_antibackscatter.app.list_policy import site_defaults
 from mailman_antibackscatter.auth import render_verdict
+from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.config.runtime import get_settings, not_protecting
 from mailman_antibackscatter.patches import MARK, TARGETS
 
@@ -13,6 +14,7 @@ def verdict_as_dict(verdict, authserv_id):
     return dict(
         status=verdict.status.value,
         reason=verdict.reason,
+        explanation=explain(verdict),
         from_address=verdict.from_address,
         mail_from=verdict.mail_from,
         client=(None if verdict.client is None else dict(

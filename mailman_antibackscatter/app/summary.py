@@ -24,6 +24,7 @@ from mailman.utilities.datetime import now, today
 from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.moderator import held_posts
+from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.model.tables import (
     DecisionCount, QuietHold, SummaryState)
@@ -126,8 +127,8 @@ class Summary:
                     '     From:    {}'.format(_one_line(post.sender)),
                     '     Verdict: {}'.format(
                         'unknown (not seen by the plugin)' if verdict is None
-                        else '{} ({})'.format(verdict.status.value,
-                                              verdict.reason)),
+                        else '{} ({})'.format(explain(verdict),
+                                              verdict.status.value)),
                     '     Held:    {} (request {})'.format(
                         (post.hold_date or '-')[:16].replace('T', ' '),
                         post.request_id),
