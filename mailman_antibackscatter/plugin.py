@@ -1,5 +1,6 @@
 """The Mailman plugin object named by `[plugin.antibackscatter] class:`."""
 
+import dataclasses
 import logging
 import logging.handlers
 import os
@@ -8,7 +9,9 @@ from mailman.config import config
 from mailman.config.config import external_configuration
 from mailman.interfaces.plugin import IPlugin
 from mailman_antibackscatter import patches
+from mailman_antibackscatter.app import heartbeat
 from mailman_antibackscatter.app.list_policy import on_list_deleting
+from mailman_antibackscatter.app.status import loaded
 from mailman_antibackscatter.config import runtime
 from mailman_antibackscatter.config.settings import load_settings
 from mailman_antibackscatter.model.schema import migrate
@@ -56,18 +59,25 @@ def setup_logging(settings):
 
 
 def read_site_configuration(section):
-    """The admin's configuration file as a ConfigParser, or None."""
+    """(The admin's configuration file as a ConfigParser or None, the
+    problem that kept it from being read or None).
+
+    The problem is returned, not logged: the plugin's log file is set up
+    only once the settings are known, and the problem belongs there and in
+    `status`, not only on stderr.
+    """
     path = section.configuration.strip() if section is not None else ''
     if not path:
-        return None
+        return None, None
     try:
-        return external_configuration(path)
+        return external_configuration(path), None
     except Exception as error:
         # Keep Mailman running with the protective shipped defaults, and say
         # clearly why the site's file was not used.
-        log.error('cannot read the configuration file %s (%s: %s); using the '
-                  'shipped defaults', path, type(error).__name__, error)
-        return None
+        return None, ('cannot read the configuration file {} ({}: {}); '
+                      'using the shipped defaults'.format(
+                          path, type(error).__name__,
+                          ' '.join(str(error).split())))
 
 
 def runner_overrides(settings):
@@ -118,8 +128,11 @@ class AntiBackscatterPlugin:
 
     def pre_hook(self):
         section = getattr(config, 'plugin.' + self.name, None)
-        site = read_site_configuration(section)
+        site, unreadable = read_site_configuration(section)
         settings = load_settings(site)
+        if unreadable:
+            settings = dataclasses.replace(
+                settings, problems=(unreadable,) + settings.problems)
         setup_logging(settings)
         for problem in settings.problems:
             log.error('configuration: %s', problem)
@@ -143,6 +156,14 @@ class AntiBackscatterPlugin:
             config.push('antibackscatter-runners', overrides)
 
     def post_hook(self):
+        try:
+            self._install()
+        finally:
+            runner = heartbeat.runner_name()
+            if runner is not None:
+                heartbeat.write(*runner, loaded(runner[0]))
+
+    def _install(self):
         settings = runtime.get_settings()
         if not settings.enabled or runtime.not_protecting():
             return

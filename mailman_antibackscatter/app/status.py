@@ -2,6 +2,7 @@
 
 from mailman.config import config
 from mailman_antibackscatter import __version__
+from mailman_antibackscatter.app import heartbeat
 from mailman_antibackscatter.app.list_policy import site_defaults
 from mailman_antibackscatter.auth import render_verdict
 from mailman_antibackscatter.auth.explain import explain
@@ -33,10 +34,27 @@ def verdict_as_dict(verdict, authserv_id):
         )
 
 
-def status():
-    """What is installed and in force in this process."""
+def wrapped():
+    """{target: is the plugin's wrapper installed} in this process."""
+    return {str(t): _is_wrapped(t) for t in TARGETS}
+
+
+def loaded(runner):
+    """What this runner process loaded, for its heartbeat."""
     settings = get_settings()
-    wrapped = {str(t): _is_wrapped(t) for t in TARGETS}
+    return dict(
+        version=__version__, enabled=settings.enabled,
+        not_protecting=not_protecting(),
+        digest=heartbeat.settings_digest(settings),
+        runner_class=getattr(config, 'runner.' + runner)['class'],
+        wrapped=wrapped(),
+        configuration_problems=list(settings.problems))
+
+
+def status():
+    """What is installed and in force in this process, and what the
+    running Mailman's runners loaded."""
+    settings = get_settings()
     return dict(
         version=__version__,
         enabled=settings.enabled,
@@ -51,7 +69,8 @@ def status():
             enabled=settings.bounces_enabled,
             tag_lifetime_days=settings.tag_lifetime_days,
             grace_period_days=settings.grace_period.days),
-        wrapped=wrapped,
+        wrapped=wrapped(),
+        running=heartbeat.running(heartbeat.settings_digest(settings)),
         # Site defaults of the per-list options (lists may override them).
         policy=site_defaults(),
         ratelimit=dict(

@@ -2,7 +2,7 @@
 
 import json
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from email.utils import parseaddr
 
@@ -99,6 +99,19 @@ def show_status(as_json):
     if info['not_protecting']:
         click.echo('NOT PROTECTING, nothing installed: {}'.format(
             info['not_protecting']))
+    running = info['running']
+    click.echo(running['message'])
+    for runner in running['runners']:
+        click.echo('  runner {} (pid {}, started {:%Y-%m-%d %H:%M:%S} UTC): '
+                   '{}{}{}'.format(
+                       runner['name'], runner['pid'],
+                       datetime.fromtimestamp(runner['started'],
+                                              timezone.utc),
+                       'enabled' if runner['enabled'] else 'DISABLED',
+                       '' if runner['current'] else ', OLDER SETTINGS',
+                       '' if all(runner['wrapped'].values())
+                       else ', NOT all wrappers installed'))
+    click.echo('In this process (the configuration files as they are now):')
     click.echo('authserv-id: {}'.format(info['authserv_id']))
     for runner, class_path in info['runners'].items():
         click.echo('runner {}: {}'.format(runner, class_path))

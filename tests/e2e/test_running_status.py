@@ -32,7 +32,7 @@ def test_status_from_running_stale_and_stopped_mailman(tmp_path):
         running = info['running']
         assert running['state'] == 'running', running
         runners = {r['name']: r for r in running['runners']}
-        assert runners['lmtp']['class'].endswith('AuthenticatingLMTPRunner')
+        assert runners['lmtp']['runner_class'].endswith('AuthenticatingLMTPRunner')
         assert all(r['current'] for r in runners.values()), runners
         assert all(r['alive'] for r in runners.values()), runners
         assert all(all(r['wrapped'].values()) for r in runners.values())
