@@ -10,6 +10,7 @@ from mailman.config.config import external_configuration
 from mailman.interfaces.plugin import IPlugin
 from mailman_antibackscatter import patches
 from mailman_antibackscatter.app import heartbeat
+from mailman_antibackscatter.app.keys import key_path, read_ring
 from mailman_antibackscatter.app.list_policy import on_list_deleting
 from mailman_antibackscatter.app.status import loaded
 from mailman_antibackscatter.config import runtime
@@ -140,6 +141,7 @@ class AntiBackscatterPlugin:
         runtime.refuse(None)
         if not settings.enabled:
             log.info('disabled by its configuration file')
+            self._keep_decoding_tags(settings)
             return
         # Every target first: a moved one must leave stock Mailman, not a
         # site whose runners are the plugin's but whose exit is not.
@@ -154,6 +156,43 @@ class AntiBackscatterPlugin:
         overrides = runner_overrides(settings)
         if overrides:
             config.push('antibackscatter-runners', overrides)
+        if not settings.bounces_enabled:
+            self._keep_decoding_tags(settings)
+
+    def _keep_decoding_tags(self, settings):
+        """With the gate off, keep the bounce runner that decodes tags.
+
+        Mail sent while return paths were signed bounces for days after;
+        stock Mailman would misread its tagged return paths and lose those
+        bounces.  The gate's runner, switched off, hands Mailman each valid
+        tag as Mailman's own VERP address (runners/bounce.py); tags expire
+        after tag_lifetime, and from then on it is stock Mailman.  Nothing
+        else is installed.  A site that never signed (no tag key) gets
+        nothing.
+        """
+        if not os.path.exists(key_path(config.VAR_DIR)):
+            return
+        if not read_ring(config.VAR_DIR).keys:
+            return
+        try:
+            patches.check_mailman(bounces=False)
+        except patches.PatchTargetError as error:
+            log.error('bounce tags of mail already sent are not decoded: '
+                      'this Mailman differs from the one the plugin '
+                      'supports: %s', error)
+            return
+        current = getattr(config, 'runner.bounces')['class'].strip()
+        if current == RUNNER_CLASSES['bounces']:
+            return
+        if current != STOCK_RUNNER_CLASSES['bounces']:
+            log.error('[runner.bounces] class is %s, not Mailman\'s: bounce '
+                      'tags of mail already sent are not decoded', current)
+            return
+        config.push('antibackscatter-rollback', '[runner.bounces]\n'
+                    'class: {}\n'.format(RUNNER_CLASSES['bounces']))
+        log.info('bounce gate off; tagged return paths of the last %s days '
+                 'are still decoded for Mailman\'s own bounce processing',
+                 settings.tag_lifetime_days)
 
     def post_hook(self):
         try:
