@@ -56,6 +56,8 @@ def runner_name(argv=None):
     Mailman's master starts each runner as `runner -C cfg --runner=spec`.
     """
     argv = sys.argv if argv is None else argv
+    if not argv or os.path.basename(argv[0]) != 'runner':
+        return None
     for index, arg in enumerate(argv):
         spec = None
         if arg.startswith('--runner='):

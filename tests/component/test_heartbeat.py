@@ -13,9 +13,11 @@ from mailman_antibackscatter.config.settings import load_settings
 
 def test_runner_name_from_mailmans_command_line():
     assert heartbeat.runner_name(
-        ['runner', '-C', 'm.cfg', '--runner=lmtp:0:1']) == ('lmtp', '0')
+        ['/opt/mailman/venv/bin/runner', '-C', 'm.cfg',
+         '--runner=lmtp:0:1']) == ('lmtp', '0')
     assert heartbeat.runner_name(['runner', '-r', 'in:1:4']) == ('in', '1')
     assert heartbeat.runner_name(['mailman', 'status']) is None
+    assert heartbeat.runner_name(['pytest', '-r', 'a']) is None
 
 
 def test_the_digest_is_the_same_in_another_process():
