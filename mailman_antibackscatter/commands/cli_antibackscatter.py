@@ -95,7 +95,8 @@ def show_status(as_json):
         click.echo(json.dumps(info, indent=2))
         return
     click.echo('mailman-antibackscatter {}: {}'.format(
-        info['version'], 'enabled' if info['enabled'] else 'DISABLED'))
+        info['version'], 'enabled in its configuration' if info['enabled']
+        else 'DISABLED in its configuration'))
     if info['not_protecting']:
         click.echo('NOT PROTECTING, nothing installed: {}'.format(
             info['not_protecting']))
