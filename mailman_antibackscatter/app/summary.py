@@ -94,7 +94,7 @@ class Summary:
 
     def details_url(self):
         """The list's "Sender authentication" page in Postorius."""
-        return self._page_url('sender-authentication')
+        return self._page_url('sender-authentication/')
 
     @property
     def subject(self):

@@ -282,3 +282,5 @@ def test_the_subject_counts_every_post_waiting(mailman, dns):
     assert '3 other held posts are waiting too' in text
     # Owners cannot run Mailman's command line: nothing tells them to.
     assert 'mailman antibackscatter' not in text
+    assert ('https://example.com/mailman3/lists/test.example.com/'
+            'sender-authentication/') in text
