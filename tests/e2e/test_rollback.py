@@ -23,7 +23,7 @@ ANNE, BEA = 'anne@example.org', 'bea@example.org'
 
 def wait_score(mm, address, score):
     mm.wait_idle()
-    for _ in range(120):
+    for _ in range(240):
         if mm.bounce_score(LIST, address) >= score:
             return
         time.sleep(0.25)
@@ -50,7 +50,7 @@ def test_tagged_bounces_still_score_after_enabled_no(tmp_path):
         config_path = world.root / 'antibackscatter.cfg'
         config_path.write_text(config_path.read_text().replace(
             '[antibackscatter]\n', '[antibackscatter]\nenabled: no\n', 1))
-        mm.start()
+        mm.start(timeout=180)
         assert mm.bounce_score(LIST, BEA) == 0
         world.deliver_report(
             world.dsn(to=delivery.mail_from, failed=BEA,
