@@ -2,20 +2,31 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# Two installs into one venv: `make demo` needs only the plugin and the
+# test harness's few extras ('.[demo]'); everything else needs '.[test,web]'
+# (which contains the demo's).  Each has its stamp; the test install makes
+# both current.
+DEMO_STAMP := $(VENV)/.installed-demo
+STAMP      := $(VENV)/.installed-test
 
 .PHONY: demo test lint test-unit test-component test-component-postgresql \
         test-e2e test-web postgresql system-deps bench bench-quick venv clean
 
 venv: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml constraints.txt
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test,web]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): setup.cfg pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e '.[demo,test,web]'
+	touch $(STAMP) $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) -m demo
 
 # The component tests run twice: on SQLite (with everything else) and with

@@ -86,9 +86,18 @@ def prepare(world):
 
 
 def run(world, samples):
-    """Deliver every sample; return {index: message-id}."""
-    ids = {}
+    """Deliver every sample; return ({index: message-id}, {index: mark}).
+
+    A sample's mark is how many deliveries the sink had when it was sent.
+    Before a sample whose sender was used already, Mailman finishes the
+    earlier one, so what that sender gets next belongs to the new sample.
+    """
+    ids, marks, used = {}, {}, set()
     for index, sample in enumerate(samples):
+        if sample.sender in used:
+            world.mailman.wait_idle(timeout=60)
+        used.add(sample.sender)
+        marks[index] = len(world.sink.deliveries)
         message_id = world.send(
             sender=sample.sender, to=list_address(sample.to),
             client=sample.client, sign=sample.sign,
@@ -98,7 +107,24 @@ def run(world, samples):
     world.mailman.wait_idle(timeout=60)
     time.sleep(1)
     world.mailman.wait_idle(timeout=60)
-    return ids
+    return ids, marks
+
+
+def answers(world, samples, ids, marks, index):
+    """What Mailman sent the sender of sample *index* about it.
+
+    List copies of the posts (their Message-ID is a post's) are not
+    answers; deliveries made before the sample or after the next sample
+    of the same sender belong to those.
+    """
+    sender = samples[index].sender
+    later = [marks[i] for i in range(index + 1, len(samples))
+             if samples[i].sender == sender]
+    deliveries = world.sink.deliveries[marks[index]:later[0] if later
+                                       else None]
+    posts = set(ids.values())
+    return [d for d in deliveries if d.sent_to(sender)
+            and str(d.message.get('message-id', '')).strip() not in posts]
 
 
 def describe(delivery):
@@ -123,7 +149,26 @@ def decisions_by_message(log_text):
     return verdicts, decisions
 
 
-def report(title, world, samples, ids, plugin):
+@dataclass
+class Outcome:
+    """What one run did to the forged and to the real senders."""
+
+    forged_answers: int = 0       # messages sent to forged addresses
+    forged_distributed: int = 0
+    forged_to_owners: int = 0
+    answered: frozenset = frozenset()     # real samples answered
+    distributed: frozenset = frozenset()  # real samples distributed
+    verdicts: dict = None                 # real sample -> verdict
+    suppressed: frozenset = frozenset()   # real samples the plugin did not
+                                          # answer (its log says so)
+
+    @property
+    def protected(self):
+        return not (self.forged_answers or self.forged_distributed
+                    or self.forged_to_owners)
+
+
+def report(title, world, samples, ids, marks, plugin):
     log_text = world.mailman.log('antibackscatter') if plugin else ''
     verdicts, decisions = decisions_by_message(log_text)
     print()
@@ -131,20 +176,30 @@ def report(title, world, samples, ids, plugin):
     print('=' * len(title))
     owners = {'owner@example.org', list_address('demo-owner'),
               list_address('announce-owner')}
-    forged_answers = forged_to_owners = forged_distributed = 0
+    outcome = Outcome(verdicts={})
+    answered, distributed_real, suppressed = set(), set(), set()
     for index, sample in enumerate(samples):
         mid = ids[index]
-        sent = [] if sample.sender == 'anne@example.org' else [
-            describe(d) for d in world.sent_to(sample.sender)]
+        sent = [describe(d) for d in answers(world, samples, ids, marks,
+                                             index)]
         distributed = any(mid.encode() in d.data
                           for d in world.sent_to('member2@example.org'))
         to_owners = sum(1 for d in world.sink.deliveries
                         if owners & {r.lower() for r in d.rcpt_tos}
                         and mid.encode() in d.data)
         if sample.forged:
-            forged_answers += len(sent)
-            forged_to_owners += to_owners
-            forged_distributed += distributed
+            outcome.forged_answers += len(sent)
+            outcome.forged_to_owners += to_owners
+            outcome.forged_distributed += distributed
+        else:
+            outcome.verdicts[index] = verdicts.get(mid, '?')
+            if sent:
+                answered.add(index)
+            if distributed:
+                distributed_real.add(index)
+            if any(d.startswith('answer-suppressed-')
+                   for d in decisions.get(mid, [])):
+                suppressed.add(index)
         print('{:>2}. {} {}: {}'.format(
             index + 1, 'FORGED' if sample.forged else 'real  ',
             sample.sender, sample.what))
@@ -159,13 +214,50 @@ def report(title, world, samples, ids, plugin):
                 'distributed to the members. ' if distributed else '',
                 'copied to the owners {} time(s).'.format(to_owners)
                 if to_owners else ''))
+    outcome.answered = frozenset(answered)
+    outcome.distributed = frozenset(distributed_real)
+    outcome.suppressed = frozenset(suppressed)
+    real = [i for i, sample in enumerate(samples) if not sample.forged]
     print()
-    print('Messages sent to forged addresses:      {}'.format(forged_answers))
+    print('Messages sent to forged addresses:      {}'.format(
+        outcome.forged_answers))
     print('Forged messages distributed to members: {}'.format(
-        forged_distributed))
+        outcome.forged_distributed))
     print('Forged messages copied to the owners:   {}'.format(
-        forged_to_owners))
-    return forged_answers, forged_distributed, forged_to_owners
+        outcome.forged_to_owners))
+    print('Real senders answered or distributed:   {} of {}'.format(
+        len(outcome.answered | outcome.distributed), len(real)))
+    return outcome
+
+
+def print_cost(samples, stock, plugin):
+    """Print what the plugin cost real senders; return the proven ones
+    among them (which must be none).
+
+    Compared with stock Mailman: the real samples it answered and the
+    plugin did not.  Without that run: those the plugin's log says it
+    did not answer.
+    """
+    if stock is not None:
+        lost = sorted(stock.answered - plugin.answered)
+        print('What the plugin cost real senders: {} of the {} real '
+              'senders stock Mailman answered got no answer.'.format(
+                  len(lost), len(stock.answered)))
+    else:
+        lost = sorted(plugin.suppressed)
+        print('What the plugin cost real senders: {} of {} got no answer '
+              '(run without --no-compare to compare with stock '
+              'Mailman).'.format(len(lost), len(plugin.verdicts)))
+    proven = []
+    for index in lost:
+        verdict = plugin.verdicts.get(index, '?')
+        print('  {:>2}. {} ({}): verdict {}, {}'.format(
+            index + 1, samples[index].sender, samples[index].what, verdict,
+            'PROVEN, yet not answered' if verdict == 'pass' else
+            'not proven, so not answered'))
+        if verdict == 'pass':
+            proven.append(index)
+    return proven
 
 
 @dataclass
@@ -318,19 +410,20 @@ def main(argv=None):
             name, root / name), flush=True)
         with World(root / name, plugin=plugin) as world:
             prepare(world)
-            ids = run(world, SAMPLES)
+            ids, marks = run(world, SAMPLES)
             results[name] = report(
                 'Stock Mailman 3.3.10 (no plugin)' if not plugin else
                 'Mailman 3.3.10 with mailman-antibackscatter',
-                world, SAMPLES, ids, plugin)
+                world, SAMPLES, ids, marks, plugin)
             reports = bounce_reports(world, ids)
             scores = run_bounces(world, reports)
             bounce_results[name] = report_bounces(
                 world, reports, scores, plugin)
     print()
-    if 'without' in results:
+    stock, ours = results.get('without'), results['with']
+    if stock is not None:
         print('Backscatter to forged addresses: {} without the plugin, {} '
-              'with it.'.format(results['without'][0], results['with'][0]))
+              'with it.'.format(stock.forged_answers, ours.forged_answers))
         print('Forged bounce reports that raised a member\'s bounce score: '
               '{} without the plugin, {} with it.'.format(
                   bounce_results['without'][0], bounce_results['with'][0]))
@@ -341,9 +434,22 @@ def main(argv=None):
         '{} {}'.format('yes' if found[2] else 'NO', name + ' the plugin'
                        if name == 'without' else 'with it')
         for name, found in bounce_results.items())))
+    proven_lost = print_cost(SAMPLES, stock, ours)
+    # Every real sender the plugin proved got what stock Mailman gives
+    # it: an answer, or its post distributed.
+    unserved = sorted(
+        index for index, verdict in ours.verdicts.items()
+        if verdict == 'pass'
+        and index not in ours.answered | ours.distributed)
+    for index in unserved:
+        print('PROVEN sender {} got neither an answer nor a distributed '
+              'post.'.format(SAMPLES[index].sender))
     print('Logs: {}/with/mailman/var/logs/antibackscatter.log'.format(root))
-    clean = (results['with'] == (0, 0, 0)
+    clean = (ours.protected and not proven_lost and not unserved
              and bounce_results['with'] == (0, 0, True))
+    print('Result: {}.'.format(
+        'PASS (no answer to a forged sender, every proven sender served, '
+        'genuine bounce counted)' if clean else 'FAIL'))
     return 0 if clean else 1
 
 

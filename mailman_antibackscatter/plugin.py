@@ -1,5 +1,6 @@
 """The Mailman plugin object named by `[plugin.antibackscatter] class:`."""
 
+import dataclasses
 import logging
 import logging.handlers
 import os
@@ -8,7 +9,10 @@ from mailman.config import config
 from mailman.config.config import external_configuration
 from mailman.interfaces.plugin import IPlugin
 from mailman_antibackscatter import patches
+from mailman_antibackscatter.app import heartbeat
+from mailman_antibackscatter.app.keys import key_path, read_ring
 from mailman_antibackscatter.app.list_policy import on_list_deleting
+from mailman_antibackscatter.app.status import loaded
 from mailman_antibackscatter.config import runtime
 from mailman_antibackscatter.config.settings import load_settings
 from mailman_antibackscatter.model.schema import migrate
@@ -56,18 +60,25 @@ def setup_logging(settings):
 
 
 def read_site_configuration(section):
-    """The admin's configuration file as a ConfigParser, or None."""
+    """(The admin's configuration file as a ConfigParser or None, the
+    problem that kept it from being read or None).
+
+    The problem is returned, not logged: the plugin's log file is set up
+    only once the settings are known, and the problem belongs there and in
+    `status`, not only on stderr.
+    """
     path = section.configuration.strip() if section is not None else ''
     if not path:
-        return None
+        return None, None
     try:
-        return external_configuration(path)
+        return external_configuration(path), None
     except Exception as error:
         # Keep Mailman running with the protective shipped defaults, and say
         # clearly why the site's file was not used.
-        log.error('cannot read the configuration file %s (%s: %s); using the '
-                  'shipped defaults', path, type(error).__name__, error)
-        return None
+        return None, ('cannot read the configuration file {} ({}: {}); '
+                      'using the shipped defaults'.format(
+                          path, type(error).__name__,
+                          ' '.join(str(error).split())))
 
 
 def runner_overrides(settings):
@@ -118,8 +129,11 @@ class AntiBackscatterPlugin:
 
     def pre_hook(self):
         section = getattr(config, 'plugin.' + self.name, None)
-        site = read_site_configuration(section)
+        site, unreadable = read_site_configuration(section)
         settings = load_settings(site)
+        if unreadable:
+            settings = dataclasses.replace(
+                settings, problems=(unreadable,) + settings.problems)
         setup_logging(settings)
         for problem in settings.problems:
             log.error('configuration: %s', problem)
@@ -127,6 +141,7 @@ class AntiBackscatterPlugin:
         runtime.refuse(None)
         if not settings.enabled:
             log.info('disabled by its configuration file')
+            self._keep_decoding_tags(settings)
             return
         # Every target first: a moved one must leave stock Mailman, not a
         # site whose runners are the plugin's but whose exit is not.
@@ -141,8 +156,53 @@ class AntiBackscatterPlugin:
         overrides = runner_overrides(settings)
         if overrides:
             config.push('antibackscatter-runners', overrides)
+        if not settings.bounces_enabled:
+            self._keep_decoding_tags(settings)
+
+    def _keep_decoding_tags(self, settings):
+        """With the gate off, keep the bounce runner that decodes tags.
+
+        Mail sent while return paths were signed bounces for days after;
+        stock Mailman would misread its tagged return paths and lose those
+        bounces.  The gate's runner, switched off, hands Mailman each valid
+        tag as Mailman's own VERP address (runners/bounce.py); tags expire
+        after tag_lifetime, and from then on it is stock Mailman.  Nothing
+        else is installed.  A site that never signed (no tag key) gets
+        nothing.
+        """
+        if not os.path.exists(key_path(config.VAR_DIR)):
+            return
+        if not read_ring(config.VAR_DIR).keys:
+            return
+        try:
+            patches.check_mailman(bounces=False)
+        except patches.PatchTargetError as error:
+            log.error('bounce tags of mail already sent are not decoded: '
+                      'this Mailman differs from the one the plugin '
+                      'supports: %s', error)
+            return
+        current = getattr(config, 'runner.bounces')['class'].strip()
+        if current == RUNNER_CLASSES['bounces']:
+            return
+        if current != STOCK_RUNNER_CLASSES['bounces']:
+            log.error('[runner.bounces] class is %s, not Mailman\'s: bounce '
+                      'tags of mail already sent are not decoded', current)
+            return
+        config.push('antibackscatter-rollback', '[runner.bounces]\n'
+                    'class: {}\n'.format(RUNNER_CLASSES['bounces']))
+        log.info('bounce gate off; tagged return paths of the last %s days '
+                 'are still decoded for Mailman\'s own bounce processing',
+                 settings.tag_lifetime_days)
 
     def post_hook(self):
+        try:
+            self._install()
+        finally:
+            runner = heartbeat.runner_name()
+            if runner is not None:
+                heartbeat.write(*runner, loaded(runner[0]))
+
+    def _install(self):
         settings = runtime.get_settings()
         if not settings.enabled or runtime.not_protecting():
             return

@@ -54,7 +54,9 @@ def policy(mlist=None):
     """
     site = get_settings()
     settings = site
-    if mlist is not None:
+    if mlist is not None and site.enabled and site.bounces_enabled:
+        # Off site-wide, the plugin's tables are not consulted (a site
+        # rolling back may have dropped them already).
         settings = policy_for(mlist)
     return BouncePolicy(
         enabled=site.enabled and settings.enabled and site.bounces_enabled,

@@ -128,9 +128,28 @@ def totals(list_id=None, since=None):
 
 # Statistics: reasons grouped into the categories people look at.  The
 # order is the order of the REST `categories` list and of `stats` output.
-CATEGORIES = ('notices_sent', 'backscatter_suppressed', 'notices_suppressed',
+CATEGORIES = ('notices_sent', 'backscatter_suppressed',
+              'unproven_unanswered', 'notices_suppressed',
               'posts_held_quietly', 'posts_discarded', 'commands_ignored',
               'bounces_genuine', 'bounces_dropped', 'backscatter_to_list')
+# What each category counts, in the words of the `stats` output.
+CATEGORY_LABELS = dict(
+    notices_sent='automatic messages sent (replies and owner notices)',
+    backscatter_suppressed='automatic replies not sent to forged senders '
+                           '(backscatter stopped)',
+    unproven_unanswered='automatic replies not sent to unproven senders '
+                        '(perhaps real: nothing proves them, or DNS failed)',
+    notices_suppressed='other automatic messages withheld (owner notices '
+                       'left to the summary, replies over the rate limit)',
+    posts_held_quietly='posts held without telling the sender',
+    posts_discarded='posts discarded',
+    commands_ignored='email commands ignored',
+    bounces_genuine='genuine bounces accepted',
+    bounces_dropped='bounces of mail the list never sent dropped',
+    backscatter_to_list='delivery reports and auto-replies to the list\'s '
+                        'own addresses dropped (backscatter of spam that '
+                        'forged the list)',
+    )
 _GENUINE_BOUNCES = frozenset((
     'bounce-genuine', 'bounce-temporary', 'bounce-autoreply',
     'bounce-unrecognized', 'bounce-unrecognized-summarized',
@@ -144,9 +163,13 @@ def category_of(reason):
     if reason.startswith('list-backscatter-'):
         # Delivery reports and auto-replies to the list's own addresses.
         return 'backscatter_to_list'
-    if reason.startswith('answer-suppressed-'):
-        # Backscatter: an automatic answer to a sender not proven.
+    if reason == 'answer-suppressed-fail':
+        # Backscatter stopped: an automatic answer to a forged sender.
         return 'backscatter_suppressed'
+    if reason.startswith('answer-suppressed-'):
+        # The price of the protection: an answer not sent to a sender
+        # who may be real but could not be proven (none, temperror).
+        return 'unproven_unanswered'
     if reason.startswith(('owner-notice-suppressed-', 'ratelimit-')) \
             or reason == 'owner-notice-summarized':
         # Owner notices withheld or left to the summary, answers over the

@@ -17,6 +17,7 @@ from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.trigger import (
     answering, current, MSGDATA_KEY, Trigger, verdict_of)
 from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.text import one_line
 from zope.component import getUtility
@@ -45,7 +46,8 @@ class HeldPost:
             verdict=None if verdict is None else dict(
                 status=verdict.status.value,
                 reason=one_line(verdict.reason),
-                from_address=one_line(verdict.from_address) or None))
+                from_address=one_line(verdict.from_address) or None,
+                explanation=one_line(explain(verdict))))
 
 
 def _verdict(data):

@@ -2,8 +2,10 @@
 
 from mailman.config import config
 from mailman_antibackscatter import __version__
+from mailman_antibackscatter.app import heartbeat
 from mailman_antibackscatter.app.list_policy import site_defaults
 from mailman_antibackscatter.auth import render_verdict
+from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.config.runtime import get_settings, not_protecting
 from mailman_antibackscatter.patches import MARK, TARGETS
 from mailman_antibackscatter.text import one_line
@@ -16,6 +18,7 @@ def verdict_as_dict(verdict, authserv_id):
     return dict(
         status=verdict.status.value,
         reason=text(verdict.reason),
+        explanation=text(explain(verdict)),
         from_address=verdict.from_address and text(verdict.from_address),
         mail_from=verdict.mail_from and text(verdict.mail_from),
         client=(None if verdict.client is None else dict(
@@ -37,10 +40,27 @@ def verdict_as_dict(verdict, authserv_id):
         )
 
 
-def status():
-    """What is installed and in force in this process."""
+def wrapped():
+    """{target: is the plugin's wrapper installed} in this process."""
+    return {str(t): _is_wrapped(t) for t in TARGETS}
+
+
+def loaded(runner):
+    """What this runner process loaded, for its heartbeat."""
     settings = get_settings()
-    wrapped = {str(t): _is_wrapped(t) for t in TARGETS}
+    return dict(
+        version=__version__, enabled=settings.enabled,
+        not_protecting=not_protecting(),
+        digest=heartbeat.settings_digest(settings),
+        runner_class=getattr(config, 'runner.' + runner)['class'],
+        wrapped=wrapped(),
+        configuration_problems=list(settings.problems))
+
+
+def status():
+    """What is installed and in force in this process, and what the
+    running Mailman's runners loaded."""
+    settings = get_settings()
     return dict(
         version=__version__,
         enabled=settings.enabled,
@@ -55,7 +75,8 @@ def status():
             enabled=settings.bounces_enabled,
             tag_lifetime_days=settings.tag_lifetime_days,
             grace_period_days=settings.grace_period.days),
-        wrapped=wrapped,
+        wrapped=wrapped(),
+        running=heartbeat.running(heartbeat.settings_digest(settings)),
         # Site defaults of the per-list options (lists may override them).
         policy=site_defaults(),
         ratelimit=dict(

@@ -24,6 +24,7 @@ from mailman.utilities.datetime import now, today
 from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.moderator import held_posts
+from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.model.tables import (
     DecisionCount, QuietHold, SummaryState)
@@ -35,8 +36,11 @@ SUMMARY_POLICIES = ('authenticated-only', 'summary')
 # Categories reported in the summary, with the words owners read.
 REPORTED = (
     # See docs/site-admin.md#statistics for the reasons in each category.
-    ('backscatter_suppressed', 'automatic replies not sent to senders '
-                               'who were not proven (backscatter)'),
+    ('backscatter_suppressed', 'automatic replies not sent to forged '
+                               'senders (backscatter stopped)'),
+    ('unproven_unanswered', 'automatic replies not sent to senders who '
+                            'could not be proven (they may be real; their '
+                            'domains publish no SPF/DKIM, or DNS failed)'),
     ('notices_suppressed', 'other automatic messages not sent (owner '
                            'notices left to this summary, replies over '
                            'the rate limit)'),
@@ -70,24 +74,37 @@ class Summary:
     counts: dict = field(default_factory=dict)    # category -> number
     snapshot: dict = field(default_factory=dict)  # today's reason counts
     quiet_rows: list = field(default_factory=list)
+    waiting: int = 0                     # every held post of the list
+
+    @property
+    def others_waiting(self):
+        """Held posts waiting that this summary does not list."""
+        return max(self.waiting - len(self.posts), 0)
 
     @property
     def empty(self):
         return not self.posts and not any(self.counts.values())
 
-    def moderation_url(self):
+    def _page_url(self, page):
         base = policy_for(self.mlist).postorius_url
         if not base:
             return None
-        return '{}/lists/{}/held_messages'.format(
+        return '{}/lists/{}/{}'.format(
             base.replace('{domain}', self.mlist.mail_host),
-            self.mlist.list_id)
+            self.mlist.list_id, page)
+
+    def moderation_url(self):
+        return self._page_url('held_messages')
+
+    def details_url(self):
+        """The list's "Sender authentication" page in Postorius."""
+        return self._page_url('sender-authentication/')
 
     @property
     def subject(self):
         return '{}: {} held post{} waiting, sender authentication ' \
-               'summary'.format(self.mlist.fqdn_listname, len(self.posts),
-                                '' if len(self.posts) == 1 else 's')
+               'summary'.format(self.mlist.fqdn_listname, self.waiting,
+                                '' if self.waiting == 1 else 's')
 
     def text(self):
         since = ('since {:%Y-%m-%d %H:%M} UTC'.format(self.since)
@@ -117,8 +134,8 @@ class Summary:
                     '     From:    {}'.format(one_line(post.sender)),
                     '     Verdict: {}'.format(
                         'unknown (not seen by the plugin)' if verdict is None
-                        else '{} ({})'.format(verdict.status.value,
-                                              one_line(verdict.reason))),
+                        else '{} ({})'.format(one_line(explain(verdict)),
+                                              verdict.status.value)),
                     '     Held:    {} (request {})'.format(
                         (post.hold_date or '-')[:16].replace('T', ' '),
                         post.request_id),
@@ -128,8 +145,15 @@ class Summary:
                           'here; the moderation queue has them all.'.format(
                               len(self.posts) - len(shown))]
             lines.append('')
-            if url:
-                lines += ['Moderate them at:', '  ' + url, '']
+        others = self.others_waiting
+        if others:
+            lines += ['{} other held post{} waiting too (listed in an '
+                      'earlier summary, or'.format(
+                          others, ' is' if others == 1 else 's are'),
+                      'announced by an immediate notice).', '']
+        if url and self.waiting:
+            lines += ['Moderate {} at:'.format(
+                'it' if self.waiting == 1 else 'them'), '  ' + url, '']
         if any(self.counts.values()):
             lines += ['What the plugin did quietly {}:'.format(since)]
             for category, words in REPORTED:
@@ -137,8 +161,12 @@ class Summary:
                     lines.append('  {:6}  {}'.format(
                         self.counts[category], words))
             lines.append('')
-        lines += ['`mailman antibackscatter stats {}` shows the details.'
-                  .format(self.mlist.list_id)]
+        details = self.details_url()
+        if details:
+            lines += ['The list\'s "Sender authentication" page shows the '
+                      'details:', '  ' + details]
+        else:
+            lines += ['The site administrator can show you the details.']
         return '\n'.join(lines) + '\n'
 
 
@@ -200,7 +228,7 @@ def compose(mlist, moment=None, force=False):
     posts = [waiting[row.message_id] for row in rows
              if row.message_id in waiting]
     return Summary(mlist=mlist, since=since, posts=posts, counts=counts,
-                   snapshot=snapshot, quiet_rows=rows)
+                   snapshot=snapshot, quiet_rows=rows, waiting=len(waiting))
 
 
 def send(summary, moment=None):
@@ -212,8 +240,12 @@ def send(summary, moment=None):
                                    roster=mlist.owners)
         if notice.recipients:
             notice.send(mlist)
-            log.info('owner summary sent for %s: %s held posts, counts %s',
-                     mlist.list_id, len(summary.posts), summary.counts)
+            log.info('owner summary sent for %s: %s held posts listed, %s '
+                     'waiting, %s', mlist.list_id, len(summary.posts),
+                     summary.waiting, ', '.join(
+                         '{}={}'.format(k, v)
+                         for k, v in summary.counts.items() if v) or
+                     'nothing else')
         else:
             log.error('owner summary for %s not sent: the list has no '
                       'owners', mlist.list_id)

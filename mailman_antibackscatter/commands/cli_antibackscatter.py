@@ -2,7 +2,7 @@
 
 import json
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from email.utils import parseaddr
 
@@ -43,21 +43,28 @@ def antibackscatter():
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def check(message_file, ip, helo, mail_from, as_json):
     raw = message_file.read()
+    assumed = 'given with --mail-from'
     if mail_from is None:
-        headers = message_from_bytes(raw.split(b'\n\n', 1)[0] + b'\n\n')
+        head = raw.replace(b'\r\n', b'\n').split(b'\n\n', 1)[0]
+        headers = message_from_bytes(head + b'\n\n')
         mail_from = parseaddr(headers.get('return-path', ''))[1] or None
+        assumed = ('assumed from the Return-Path header' if mail_from
+                   else 'assumed unknown: no --mail-from and no '
+                        'Return-Path header')
     client = (ClientInfo(ip=ip, helo=helo, source='xforward')
               if ip else None)
     verdict = get_authenticator().authenticate(raw, mail_from, client)
     info = verdict_as_dict(verdict, get_settings().engine.authserv_id)
+    info['mail_from_assumed'] = assumed
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
     click.echo('Verdict:      {}'.format(info['status']))
     click.echo('Why:          {}'.format(info['reason']))
     click.echo('From:         {}'.format(info['from_address'] or '-'))
-    click.echo('Mail from:    {}'.format(
-        '<>' if info['mail_from'] == '' else (info['mail_from'] or '-')))
+    click.echo('Mail from:    {} ({})'.format(
+        '<>' if info['mail_from'] == '' else (info['mail_from'] or '-'),
+        assumed))
     client = info['client'] or {}
     click.echo('Client:       {} (helo {}, from {})'.format(
         client.get('ip') or '-', client.get('helo') or '-',
@@ -88,21 +95,50 @@ def show_status(as_json):
         click.echo(json.dumps(info, indent=2))
         return
     click.echo('mailman-antibackscatter {}: {}'.format(
-        info['version'], 'enabled' if info['enabled'] else 'DISABLED'))
+        info['version'], 'enabled in its configuration' if info['enabled']
+        else 'DISABLED in its configuration'))
     if info['not_protecting']:
         click.echo('NOT PROTECTING, nothing installed: {}'.format(
             info['not_protecting']))
+    running = info['running']
+    click.echo(running['message'])
+    for runner in running['runners']:
+        click.echo('  runner {} (pid {}, started {:%Y-%m-%d %H:%M:%S} UTC): '
+                   '{}{}{}'.format(
+                       runner['name'], runner['pid'],
+                       datetime.fromtimestamp(runner['started'],
+                                              timezone.utc),
+                       'enabled' if runner['enabled'] else 'DISABLED',
+                       '' if runner['current'] else ', OLDER SETTINGS',
+                       '' if all(runner['wrapped'].values())
+                       else ', NOT all wrappers installed'))
+    click.echo('In this process (the configuration files as they are now):')
     click.echo('authserv-id: {}'.format(info['authserv_id']))
     for runner, class_path in info['runners'].items():
         click.echo('runner {}: {}'.format(runner, class_path))
     click.echo('[mta] outgoing: {}'.format(info['outgoing']))
-    click.echo('bounces: {}'.format(info['bounces']))
+    bounces = info['bounces']
+    click.echo('bounces: {}'.format(
+        'signed return paths on, tags valid {} days, grace period {} '
+        'days'.format(bounces['tag_lifetime_days'],
+                      bounces['grace_period_days'])
+        if bounces['enabled'] else 'off (stock bounce processing)'))
     for target, done in info['wrapped'].items():
         click.echo('{}: {}'.format(target, 'guarded' if done else
                                    'NOT guarded (runners install it)'))
+    click.echo('site defaults of the per-list settings:')
     for key, value in info['policy'].items():
-        click.echo('policy {}: {}'.format(key, value))
-    click.echo('rate limit: {}'.format(info['ratelimit']))
+        click.echo('  {:<26} {}'.format(key, _plain(value)))
+    limit = info['ratelimit']
+    click.echo('rate limit: {}'.format(
+        'at most {} answers per recipient and {} per domain every {} '
+        'seconds'.format(limit['per_recipient'], limit['per_domain'],
+                         limit['window_seconds'])
+        if limit['enabled'] else 'off'))
+    dns = info['dns']
+    click.echo('DNS: {}, timeout {} s'.format(
+        ', '.join(dns['nameservers']) or 'the system resolver',
+        dns['timeout']))
     for problem in info['configuration_problems']:
         click.echo('CONFIGURATION PROBLEM: ' + problem, err=True)
 
@@ -208,21 +244,8 @@ def stats(list_id, days, as_json):
         click.echo(json.dumps(dict(days=days, categories=list(
             decisions.CATEGORIES), lists=result), indent=2))
         return
-    short = [c.replace('_', ' ') for c in decisions.CATEGORIES]
     if list_id is not None:
-        info = result[mlists[0].list_id]
-        click.echo('{:<10} '.format('day') + ' '.join(
-            '{:>9}'.format(c.split()[0][:9]) for c in short))
-        click.echo('{:<10} '.format('') + ' '.join(
-            '{:>9}'.format(c.split()[-1][:9]) for c in short))
-        for day in info['series']:
-            if any(day[c] for c in decisions.CATEGORIES):
-                click.echo('{:<10} '.format(day['day']) + ' '.join(
-                    '{:>9}'.format(day[c]) for c in decisions.CATEGORIES))
-        click.echo('{:<10} '.format('total') + ' '.join(
-            '{:>9}'.format(info['totals'][c]) for c in decisions.CATEGORIES))
-        for reason, amount in sorted(info['reasons'].items()):
-            click.echo('  {:<40} {:>8}'.format(reason, amount))
+        _print_list_stats(mlists[0].list_id, result[mlists[0].list_id], days)
         return
     if not any(any(i['totals'].values()) for i in result.values()):
         click.echo('No decisions recorded in the last {} days.'.format(days))
@@ -231,7 +254,34 @@ def stats(list_id, days, as_json):
         click.echo(lid)
         for category, amount in info['totals'].items():
             if amount:
-                click.echo('  {:<20} {:>8}'.format(category, amount))
+                click.echo('  {:>8}  {}'.format(
+                    amount, decisions.CATEGORY_LABELS[category]))
+
+
+def _print_list_stats(list_id, info, days):
+    """Totals with their whole names, then one row a day under numbers."""
+    categories = decisions.CATEGORIES
+    click.echo('{}, last {} days:'.format(list_id, days))
+    click.echo('  {:>8}  {}'.format('total', 'what'))
+    for number, category in enumerate(categories, 1):
+        click.echo('  {:>8}  [{}] {}'.format(
+            info['totals'][category], number,
+            decisions.CATEGORY_LABELS[category]))
+    busy = [day for day in info['series']
+            if any(day[c] for c in categories)]
+    if busy:
+        click.echo('')
+        click.echo('{:<10} '.format('day') + ' '.join(
+            '{:>5}'.format('[{}]'.format(n))
+            for n in range(1, len(categories) + 1)))
+        for day in busy:
+            click.echo('{:<10} '.format(day['day']) + ' '.join(
+                '{:>5}'.format(day[c]) for c in categories))
+    if info['reasons']:
+        click.echo('')
+        click.echo('by reason (as in antibackscatter.log):')
+        for reason, amount in sorted(info['reasons'].items()):
+            click.echo('  {:<40} {:>8}'.format(reason, amount))
 
 
 @antibackscatter.command(

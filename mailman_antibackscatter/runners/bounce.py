@@ -17,6 +17,7 @@ stock path instead would score forged reports and forward spam whenever
 somebody found input that makes the gate fail.
 """
 
+import copy
 import logging
 import time
 
@@ -54,6 +55,8 @@ FLUSH_SECONDS = 5
 # within this many seconds.
 POLICY_SECONDS = 5
 FLUSH_PENDING = 500
+# The headers Mailman's VERP parsers read the return path from.
+VERP_HEADERS = ('to', 'delivered-to', 'envelope-to', 'apparently-to')
 _AUTOREPLY_HEADERS = ('x-autoreply', 'x-autorespond', 'x-autoresponder')
 
 
@@ -149,7 +152,8 @@ class GatedBounceRunner(BounceRunner):
 
     def _dispose(self, mlist, msg, msgdata):
         if not self.list_policy(mlist).enabled:
-            return super()._dispose(mlist, msg, msgdata)
+            return super()._dispose(
+                mlist, self.as_stock_verp(mlist, msg, msgdata), msgdata)
         if not mlist.process_bounces:
             return False
         try:
@@ -181,6 +185,8 @@ class GatedBounceRunner(BounceRunner):
 
     def _idle_work(self):
         """Housekeeping in a transaction of its own, when the queue is idle."""
+        if not policy().enabled:
+            return          # rolling back: the plugin's tables are left alone
         if not self._imported:
             import_smtp_log_once()          # commits its rows itself
             self._imported = True
@@ -205,6 +211,62 @@ class GatedBounceRunner(BounceRunner):
         if self._pending and self.flush_counters():
             config.db.commit()
         super()._clean_up()
+
+    # -- rolling back --------------------------------------------------------
+
+    def as_stock_verp(self, mlist, msg, msgdata):
+        """*msg*, or a copy whose valid tagged return paths read as
+        Mailman's own VERP addresses.
+
+        With the gate off (`enabled: no`), Mailman processes the report.
+        Its VERP pattern would read list-bounces+v...+anne=example.org as
+        the non-member v...+anne@example.org and lose a genuine bounce of
+        mail sent while the plugin was on.  A tag that is still valid
+        proves the list sent that mail, so its address part is handed to
+        Mailman as list-bounces+anne=example.org (or the probe token as
+        Mailman's probe address); after tag_lifetime no tag is valid and
+        Mailman sees every report as it arrived.
+        """
+        local_part = bounces_local(mlist)
+        delimiter = config.mta.verp_delimiter
+        rcpt = msgdata.get(ENVELOPE_RCPT)
+        found = [rcpt] if rcpt else []
+        for header in VERP_HEADERS:
+            found.extend(parseaddr(v)[1] for v in msg.get_all(header, []))
+        stock = {}
+        for address in found:
+            key = (address or '').lower()
+            if key in stock or '@' not in key:
+                continue
+            local, _, domain = key.rpartition('@')
+            envelope = split_bounces_local(local, local_part, delimiter)
+            if (envelope is None or envelope.tag is None
+                    or envelope.tag[0] not in 'vp' or not envelope.rest):
+                continue
+            check = check_tag(read_ring(config.VAR_DIR), envelope.tag,
+                              mlist.list_id, envelope.rest, day_number(),
+                              policy().tag_lifetime)
+            if check.ok:
+                stock[key] = '{}{}{}@{}'.format(
+                    local_part, delimiter, envelope.rest, domain)
+        if not stock:
+            return msg
+        decoded = copy.deepcopy(msg)
+        for header in VERP_HEADERS:
+            values = decoded.get_all(header, [])
+            del decoded[header]
+            for value in values:
+                decoded[header] = stock.get(parseaddr(value)[1].lower(),
+                                            value)
+        if rcpt and rcpt.lower() in stock and not any(
+                parseaddr(v)[1].lower() == rcpt.lower()
+                for h in VERP_HEADERS for v in msg.get_all(h, [])):
+            decoded['To'] = stock[rcpt.lower()]
+        log.info('bounce-rollback list=%s message-id=%s: tagged return '
+                 'path decoded as %s for Mailman\'s own bounce processing',
+                 mlist.list_id, one_line(msg.get('message-id')),
+                 one_line(' '.join(sorted(stock.values())), 200))
+        return decoded
 
     # -- the gate ----------------------------------------------------------
 

@@ -14,7 +14,9 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 28, 34
 # (stats category, legend text, colour)
 SERIES = (
     ('backscatter_suppressed',
-     'Automatic replies to unproven senders suppressed', '#d9534f'),
+     'Automatic replies to forged senders not sent', '#d9534f'),
+    ('unproven_unanswered',
+     'Automatic replies to unproven senders not sent', '#f0ad4e'),
     ('bounces_dropped', 'Bounces of mail the list never sent dropped',
      '#337ab7'),
 )
@@ -52,17 +54,20 @@ def render(series, categories=SERIES):
         '<rect x="0" y="0" width="{}" height="{}" fill="#fff"/>'.format(
             WIDTH, HEIGHT),
     ]
-    # Horizontal grid with the scale.
+    # Horizontal grid with the scale: counts are whole numbers, so is
+    # every tick (no 0.5 when the top is 1).
     for fraction in (0, 0.5, 1):
-        y = TOP + plot_h * (1 - fraction)
         value = top * fraction
+        if value != int(value):
+            continue
+        y = TOP + plot_h * (1 - fraction)
         out.append(
             '<line x1="{l}" x2="{r}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="#ddd"/>'.format(l=LEFT, r=WIDTH - RIGHT, y=y))
         out.append(
             '<text x="{x}" y="{y:.1f}" font-size="11" text-anchor="end" '
             'fill="#555">{v}</text>'.format(
-                x=LEFT - 6, y=y + 4, v=('%g' % value)))
+                x=LEFT - 6, y=y + 4, v=int(value)))
     # Bars.
     for index, day in enumerate(series):
         x0 = LEFT + index * slot + slot * 0.1

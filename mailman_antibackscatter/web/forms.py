@@ -17,7 +17,7 @@ SITE_DEFAULT = ''
 OPTION_TEXT = {
     'enabled': (
         _('Protect this list'),
-        _('No switches sender authentication off for this list only: Mailman '
+        _('"No" turns sender authentication off for this list only: Mailman '
           'then answers every sender and accepts every bounce, as it does '
           'without the plugin.')),
     'answer': (

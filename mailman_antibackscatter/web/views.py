@@ -5,7 +5,7 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _, gettext_lazy as _l
+from django.utils.translation import gettext as _, ngettext_lazy
 from mailman_antibackscatter.web import chart
 from mailman_antibackscatter.web.client import PluginClient, PluginError
 from mailman_antibackscatter.web.forms import SenderAuthenticationForm
@@ -15,22 +15,54 @@ from postorius.models import List
 
 CHART_DAYS = 30
 
-# Stats categories shown as totals under the chart, for the owner.
+# Stats categories shown as totals under the chart, for the owner, each
+# with its count in front in the grammatical number the language needs.
 TOTALS = (
-    ('notices_sent', _l('automatic messages sent (replies and owner '
-                        'notices)')),
-    ('backscatter_suppressed',
-     _l('automatic replies to unproven senders suppressed')),
-    ('notices_suppressed',
-     _l('other automatic messages withheld (owner notices left to the '
-        'summary, replies over the rate limit)')),
-    ('posts_held_quietly', _l('posts held quietly')),
-    ('posts_discarded', _l('posts discarded')),
-    ('commands_ignored', _l('email commands ignored')),
-    ('bounces_genuine', _l('genuine bounces accepted')),
-    ('bounces_dropped',
-     _l('bounces of mail the list never sent dropped')),
+    ('notices_sent', ngettext_lazy(
+        '%(count)d automatic message sent (replies and owner notices)',
+        '%(count)d automatic messages sent (replies and owner notices)',
+        'count')),
+    ('backscatter_suppressed', ngettext_lazy(
+        '%(count)d automatic reply not sent to a forged sender '
+        '(backscatter stopped)',
+        '%(count)d automatic replies not sent to forged senders '
+        '(backscatter stopped)', 'count')),
+    ('unproven_unanswered', ngettext_lazy(
+        '%(count)d automatic reply not sent to a sender who could not be '
+        'proven (perhaps real)',
+        '%(count)d automatic replies not sent to senders who could not be '
+        'proven (perhaps real)', 'count')),
+    ('notices_suppressed', ngettext_lazy(
+        '%(count)d other automatic message withheld (owner notices left '
+        'to the summary, replies over the rate limit)',
+        '%(count)d other automatic messages withheld (owner notices left '
+        'to the summary, replies over the rate limit)', 'count')),
+    ('posts_held_quietly', ngettext_lazy(
+        '%(count)d post held quietly', '%(count)d posts held quietly',
+        'count')),
+    ('posts_discarded', ngettext_lazy(
+        '%(count)d post discarded', '%(count)d posts discarded', 'count')),
+    ('commands_ignored', ngettext_lazy(
+        '%(count)d email command ignored',
+        '%(count)d email commands ignored', 'count')),
+    ('bounces_genuine', ngettext_lazy(
+        '%(count)d genuine bounce accepted',
+        '%(count)d genuine bounces accepted', 'count')),
+    ('bounces_dropped', ngettext_lazy(
+        '%(count)d bounce of mail the list never sent dropped',
+        '%(count)d bounces of mail the list never sent dropped', 'count')),
+    ('backscatter_to_list', ngettext_lazy(
+        '%(count)d delivery report or auto-reply to the list\'s own '
+        'addresses dropped',
+        '%(count)d delivery reports and auto-replies to the list\'s own '
+        'addresses dropped', 'count')),
 )
+
+
+def totals(counts):
+    """[(category, text)] for the totals under the chart."""
+    return [(key, text % {'count': counts.get(key, 0) or 0})
+            for key, text in TOTALS]
 
 
 def _form(data, current):
@@ -112,8 +144,7 @@ def list_sender_authentication(request, list_id):
         'rows': _rows(form, current) if form is not None else [],
         'chart_days': CHART_DAYS,
         'chart': chart.render(stats.get('series', [])) if stats else None,
-        'totals': [(label, (stats.get('totals') or {}).get(key, 0))
-                   for key, label in TOTALS] if stats else [],
+        'totals': totals(stats.get('totals') or {}) if stats else [],
         'held': _held((held or {}).get('entries', [])),
         'held_loaded': held is not None,
     }

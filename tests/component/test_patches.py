@@ -145,8 +145,39 @@ def test_runner_classes_requested_only_when_enabled(mailman):
 def test_unreadable_site_file_falls_back_to_protective_defaults(tmp_path):
     from types import SimpleNamespace
     from mailman_antibackscatter.plugin import read_site_configuration
-    section = SimpleNamespace(configuration=str(tmp_path / 'missing.cfg'))
-    assert read_site_configuration(section) is None
+    path = tmp_path / 'missing.cfg'
+    section = SimpleNamespace(configuration=str(path))
+    parser, problem = read_site_configuration(section)
+    assert parser is None
+    assert problem.startswith(
+        'cannot read the configuration file {} ('.format(path))
+    assert '\n' not in problem
+
+
+def test_an_unreadable_site_file_is_a_configuration_problem(mailman,
+                                                            tmp_path):
+    """It reaches settings.problems, so antibackscatter.log and `status`
+    report it, not only stderr."""
+    from mailman_antibackscatter.app.status import status
+    from mailman_antibackscatter.config import runtime
+    from mailman_antibackscatter.plugin import AntiBackscatterPlugin
+    path = tmp_path / 'broken.cfg'
+    path.write_text('this is not an ini file\n')
+    settings = runtime.get_settings()
+    config.push('broken site file', '[plugin.antibackscatter]\n'
+                'configuration: {}\n'.format(path))
+    try:
+        with mock.patch('mailman_antibackscatter.plugin.log') as log:
+            AntiBackscatterPlugin().pre_hook()
+        problems = status()['configuration_problems']
+    finally:
+        config.pop('broken site file')
+        runtime.configure(settings)
+        runtime.refuse(None)
+    wanted = 'cannot read the configuration file {}'.format(path)
+    assert any(p.startswith(wanted) for p in problems), problems
+    logged = [call.args for call in log.error.call_args_list]
+    assert any(wanted in args[1] for args in logged), logged
 
 
 def test_every_mailman_target_passes_the_start_up_check(mailman):

@@ -93,7 +93,8 @@ def test_nothing_new_sends_nothing_and_it_is_idempotent(mailman, dns):
     later = summary.compose(mlist, moment=now() + timedelta(days=1))
     assert later.posts == []
     assert later.counts == {
-        'backscatter_suppressed': 0, 'notices_suppressed': 0,
+        'backscatter_suppressed': 0, 'unproven_unanswered': 0,
+        'notices_suppressed': 0,
         'posts_discarded': 0, 'commands_ignored': 0, 'bounces_dropped': 4,
         'backscatter_to_list': 0, 'bounce-unrecognized-summarized': 0}
     assert 'bounces dropped' in later.text()
@@ -143,7 +144,7 @@ def test_statistics_series_and_categories(mailman):
     assert [d['day'] for d in series] == [
         (day - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
     assert totals == dict(notices_sent=5, backscatter_suppressed=2,
-                          notices_suppressed=4,
+                          unproven_unanswered=0, notices_suppressed=4,
                           posts_held_quietly=2, posts_discarded=1,
                           commands_ignored=7, bounces_genuine=1,
                           bounces_dropped=3, backscatter_to_list=0)
@@ -153,6 +154,21 @@ def test_statistics_series_and_categories(mailman):
     assert decisions.prune(timedelta(days=5)) == 1
     assert decisions.daily(mlist.list_id, 30)[1][
         'backscatter_suppressed'] == 2
+
+
+def test_forged_and_unproven_senders_are_counted_apart(mailman):
+    """An answer withheld from a forged sender is backscatter stopped; one
+    withheld from a sender who is merely unproven is a cost to a possibly
+    real sender, and is counted as that."""
+    mlist = create_list('test@example.com')
+    for reason, amount in (('answer-suppressed-fail', 3),
+                           ('answer-suppressed-none', 2),
+                           ('answer-suppressed-temperror', 1),
+                           ('answer-suppressed-no-verdict', 1)):
+        decisions.count(mlist.list_id, reason, amount)
+    totals = decisions.daily(mlist.list_id, 1)[1]
+    assert totals['backscatter_suppressed'] == 3
+    assert totals['unproven_unanswered'] == 4
 
 
 def test_the_summary_goes_through_the_exit_as_an_owner_notice(mailman, dns):
@@ -236,3 +252,35 @@ def test_one_failing_list_neither_blocks_nor_repeats_the_others(
     config.db.abort()              # what the CLI does when a list failed
     assert summary.notify_owners([first], force=True)[0][1].empty
     assert get_queue_messages('virgin') == []
+
+
+def test_the_subject_counts_every_post_waiting(mailman, dns):
+    """Posts reported in an earlier summary and posts whose owners got an
+    immediate notice still wait: the subject counts all of them, and the
+    body says how many it does not list again."""
+    mlist = summary_list()
+    for number in range(2):
+        forged, _ = incoming(dns, sender='victim@victim.example',
+                             to='test@example.com', client=SPAMMER,
+                             subject='forged {}'.format(number))
+        run_incoming(mlist, forged)
+    summary.send(summary.compose(mlist))
+    config.db.commit()
+    proven, _ = incoming(dns, sender='bob@example.org', sign=True,
+                         to='test@example.com', subject='proven post')
+    forged, _ = incoming(dns, sender='victim@victim.example',
+                         to='test@example.com', client=SPAMMER,
+                         subject='forged again')
+    for msg in (proven, forged):
+        run_incoming(mlist, msg)
+    config.db.commit()
+    later = summary.compose(mlist, moment=now() + timedelta(days=1))
+    assert [p.subject for p in later.posts] == ['forged again']
+    assert later.subject.startswith(
+        'test@example.com: 4 held posts waiting')
+    text = later.text()
+    assert '3 other held posts are waiting too' in text
+    # Owners cannot run Mailman's command line: nothing tells them to.
+    assert 'mailman antibackscatter' not in text
+    assert ('https://example.com/mailman3/lists/test.example.com/'
+            'sender-authentication/') in text

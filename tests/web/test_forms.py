@@ -101,7 +101,7 @@ def test_chart_is_well_formed_svg_with_one_bar_per_nonzero_count():
     four = [h for t, h in heights.items() if t.startswith('2026-11-29: 4')]
     two = [h for t, h in heights.items() if t.startswith('2026-11-30: 2')]
     assert four and two and abs(four[0] - 2 * two[0]) < 0.01
-    assert 'Automatic replies to unproven senders suppressed (6)' in svg
+    assert 'Automatic replies to forged senders not sent (6)' in svg
     assert 'Bounces of mail the list never sent dropped (1)' in svg
 
 
@@ -117,3 +117,36 @@ def test_chart_escapes_what_it_is_given():
     svg = chart.render([{'day': '<script>', 'backscatter_suppressed': 1}])
     ET.fromstring(svg)
     assert '<script>' not in svg
+
+
+def _tick_labels(svg):
+    root = ET.fromstring(svg)
+    ns = '{http://www.w3.org/2000/svg}'
+    return [t.text for t in root.iter(ns + 'text')
+            if t.get('text-anchor') == 'end']
+
+
+def test_count_axis_has_integer_ticks_only():
+    for peak in (1, 2, 3, 5, 7, 13):
+        labels = _tick_labels(chart.render(_series(
+            3, backscatter_suppressed=[0, peak, 1])))
+        assert labels and all(label.isdigit() for label in labels), (
+            peak, labels)
+        assert str(max(int(label) for label in labels)) == labels[-1]
+        assert int(labels[-1]) >= peak
+
+
+def test_chart_shows_the_cost_to_unproven_senders():
+    svg = chart.render(_series(2, unproven_unanswered=[1, 2]))
+    assert 'Automatic replies to unproven senders not sent (3)' in svg
+
+
+def test_totals_use_singular_and_plural():
+    from mailman_antibackscatter.web.views import totals
+    lines = dict((key, text) for key, text in totals(
+        {'notices_sent': 1, 'posts_discarded': 2}))
+    assert lines['notices_sent'] == '1 automatic message sent (replies ' \
+        'and owner notices)'
+    assert lines['posts_discarded'] == '2 posts discarded'
+    assert lines['backscatter_suppressed'].startswith(
+        '0 automatic replies not sent to forged senders')

@@ -124,6 +124,9 @@ def test_held_posts_with_their_verdicts(client, core, users, forged_post):
     assert 'ceo@victim.example' in page
     assert 'Forged invoice' in page
     assert '>fail</span>' in page
+    # What the verdict means, in words an owner reads, not engine terms.
+    assert 'SPF does not allow the sending server' in page
+    assert 'aligned with From' not in page
     assert reverse('list_held_messages', args=[LIST_ID]) in page
 
 
@@ -142,7 +145,7 @@ def test_chart_counts_the_suppressed_notice_and_dropped_bounce(
     assert stats['totals']['bounces_dropped'] >= 1
     client.force_login(users['owner'])
     page = client.get(URL).content.decode()
-    assert 'Automatic replies to unproven senders suppressed ({})'.format(
+    assert 'Automatic replies to forged senders not sent ({})'.format(
         stats['totals']['backscatter_suppressed']) in page
     assert 'Bounces of mail the list never sent dropped ({})'.format(
         stats['totals']['bounces_dropped']) in page
