@@ -95,8 +95,8 @@ def sign_sender(mlist, sender, kind, msg_id_hint=None):
         kind, rest = 'l', message_ref(msg_id_hint)
     today = day_number()
     try:
-        ring = signing_ring(config.VAR_DIR, today,
-                            policy(mlist).tag_lifetime)
+        # The tag lifetime is site-wide: no list settings query per chunk.
+        ring = signing_ring(config.VAR_DIR, today, policy().tag_lifetime)
     except (KeyFileError, OSError, ValueError) as error:
         # Deliver the message anyway: stopping all mail for a broken key
         # file would be worse than its bounces being dropped.

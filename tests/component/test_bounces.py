@@ -131,6 +131,18 @@ def test_sender_formats(mlist):
         'noreply@example.net'
 
 
+def test_signing_a_chunk_reads_no_list_settings(mlist):
+    """The tag lifetime is site-wide: a list of 5,000 members is signed in
+    hundreds of chunks, none of which may cost a settings query."""
+    from mailman_antibackscatter.app import list_policy
+    sender_for(mlist, [ANNE, BOB])          # the first key is made
+    with mock.patch.object(list_policy, 'stored',
+                           wraps=list_policy.stored) as read:
+        sender_for(mlist, [ANNE, BOB])
+        sender_for(mlist, [ANNE])
+    assert read.call_count == 0
+
+
 def test_genuine_bulk_bounce_scores_members_only(mlist):
     rcpt = sender_for(mlist, [ANNE, BOB])
     run_gate(mlist, dsn(ANNE), rcpt)
