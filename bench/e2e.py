@@ -146,7 +146,8 @@ def lmtp_latency(world, fqdn, count):
 def run_variant(name, plugin, extra, args, directory):
     result = {}
     world = World(Path(directory) / name, plugin=plugin,
-                  site_options=SITE_OPTIONS, extra_config=extra)
+                  site_options=SITE_OPTIONS, extra_config=extra,
+                  start_timeout=600)
     world.start()
     try:
         mm = world.mailman

@@ -247,7 +247,9 @@ def install_mailman(config):
 
 # -- Mailman: swapped for the length of one call ------------------------------
 
-_swap_lock = threading.Lock()
+# Reentrant: a probe sent while the bounce processor is swapped must not
+# deadlock should it ever deliver in the same thread.
+_swap_lock = threading.RLock()
 
 
 @contextmanager
