@@ -77,10 +77,12 @@ system-deps:
 bench: $(STAMP)
 	$(PY) bench/auth.py
 	$(PY) bench/bounces.py
+	$(PY) bench/e2e.py
 
 bench-quick: $(STAMP)
 	$(PY) bench/auth.py --quick
 	$(PY) bench/bounces.py --quick
+	$(PY) bench/e2e.py --quick
 
 clean:
 	rm -rf $(VENV) *.egg-info

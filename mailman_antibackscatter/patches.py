@@ -162,6 +162,15 @@ def check_outgoing():
                                    'time'.format(OUTGOING, name))
 
 
+def check_bounce_processor():
+    """Raise PatchTargetError unless verp_probes_forced() can still work."""
+    BOUNCE_PROCESSOR.check()
+    module = importlib.import_module(BOUNCE_PROCESSOR.module)
+    if getattr(module, 'config', None) is None:
+        raise PatchTargetError('{} no longer reads the module global '
+                               'config'.format(BOUNCE_PROCESSOR.module))
+
+
 def check_mailman(bounces=True):
     """Check every target; raises PatchTargetError naming the first that
     moved.  Changes nothing."""
@@ -180,6 +189,7 @@ def check_mailman(bounces=True):
                                                  component_class.name))
     if bounces:
         check_outgoing()
+        check_bounce_processor()
 
 
 def _wrap(target, make_wrapper):
@@ -237,7 +247,9 @@ def install_mailman(config):
 
 # -- Mailman: swapped for the length of one call ------------------------------
 
-_swap_lock = threading.Lock()
+# Reentrant: a probe sent while the bounce processor is swapped must not
+# deadlock should it ever deliver in the same thread.
+_swap_lock = threading.RLock()
 
 
 @contextmanager
@@ -255,6 +267,52 @@ def delivery_agents(deliver_class, bulk_class):
             yield
         finally:
             stock.Deliver, stock.BulkDelivery = saved
+
+
+# Mailman's bounce processor decides between a probe and disabling on the
+# module global `config`'s [mta] verp_probes.
+BOUNCE_PROCESSOR = Target('mailman.model.bounce', 'BounceProcessor',
+                          'process_event', ('args', 'kws'))
+
+
+class _SectionWith:
+    """A config section with some of its options answered differently."""
+
+    def __init__(self, section, options):
+        self._section, self._options = section, options
+
+    def __getattr__(self, name):
+        if name in self._options:
+            return self._options[name]
+        return getattr(self._section, name)
+
+
+class _ConfigWith:
+    """Mailman's config with one section answered by _SectionWith."""
+
+    def __init__(self, config, section, options):
+        self._config = config
+        self._replaced = section, _SectionWith(getattr(config, section),
+                                               options)
+
+    def __getattr__(self, name):
+        if name == self._replaced[0]:
+            return self._replaced[1]
+        return getattr(self._config, name)
+
+
+@contextmanager
+def verp_probes_forced():
+    """Mailman's bounce processor sees `[mta] verp_probes: yes` while the
+    block runs, whatever the site set (the bounce runner is one thread)."""
+    module = importlib.import_module(BOUNCE_PROCESSOR.module)
+    with _swap_lock:
+        saved = module.config
+        module.config = _ConfigWith(saved, 'mta', dict(verp_probes='yes'))
+        try:
+            yield
+        finally:
+            module.config = saved
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from mailman_antibackscatter.app.keys import (
     read_ring, signing_ring, update_ring)
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.auth.returnpath import (
-    KeyFileError, make_tag, split_bounces_local, tag_local)
+    KeyFileError, make_tag, message_ref, split_bounces_local, tag_local)
 from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.model.schema import savepoint
 from mailman_antibackscatter.model.tables import SentMessage
@@ -43,7 +43,7 @@ class BouncePolicy:
     tag_lifetime: int
     grace_period: timedelta
     sent_record_max: int
-    per_recipient: bool = True
+    per_recipient: bool = False
 
 
 def policy(mlist=None):
@@ -79,7 +79,8 @@ def sign_sender(mlist, sender, kind, msg_id_hint=None):
     """*sender* with a tag, if it is this list's -bounces address.
 
     Any other envelope sender (the site owner, an admin's own choice) is left
-    alone; so is one that already carries a tag.
+    alone; so is one that already carries a tag.  A sender that names no
+    recipient gets a bulk tag bound to the message *msg_id_hint*.
     """
     if mlist is None or not sender:
         return sender
@@ -93,11 +94,11 @@ def sign_sender(mlist, sender, kind, msg_id_hint=None):
         return sender
     rest = local[len(own_local) + 1:] if envelope.raw_sub else ''
     if not rest:
-        kind = 'l'
+        kind, rest = 'l', message_ref(msg_id_hint)
     today = day_number()
     try:
-        ring = signing_ring(config.VAR_DIR, today,
-                            policy(mlist).tag_lifetime)
+        # The tag lifetime is site-wide: no list settings query per chunk.
+        ring = signing_ring(config.VAR_DIR, today, policy().tag_lifetime)
     except (KeyFileError, OSError, ValueError) as error:
         # Deliver the message anyway: stopping all mail for a broken key
         # file would be worse than its bounces being dropped.

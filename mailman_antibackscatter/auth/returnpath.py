@@ -5,7 +5,7 @@
 Pure code: no Mailman imports.  A tag is inserted right after the bounces
 local part and its delimiter, in front of whatever Mailman put there:
 
-    list-bounces+<tag>@domain                      bulk mail (kind l)
+    list-bounces+<tag>+<message ref>@domain        bulk mail (kind l)
     list-bounces+<tag>+anne=example.org@domain     one recipient (kind v)
     list-bounces+<tag>+<probe token>@domain        a VERP probe (kind p)
 
@@ -15,11 +15,15 @@ local part and its delimiter, in front of whatever Mailman put there:
 
 The MAC covers the kind, the day, the list id and the *binding*: the part of
 the address after the tag (the VERP'd recipient or the probe token), or
-nothing for bulk mail.  So a recipient who sees their own return path cannot
+for bulk mail a reference to the message (MESSAGE_REF_HEX hex digits of a
+hash of its Message-ID; bulk mail without one binds nothing).  So a
+recipient who sees their own return path cannot
 turn it into one for another recipient, and a tag is only good for the list
 it was made for.  The tag contains no '=' so Mailman's own VERP regexp never
 matches a bulk tag, and all letters are lowercase because the LMTP runner
-lowercases recipients.
+lowercases recipients.  A bulk tag is shared by every recipient of a chunk:
+it proves the list sent that message that day, not who failed (see
+docs/bounces.md).
 """
 
 import dataclasses
@@ -41,6 +45,7 @@ CLOCK_SKEW_DAYS = 1
 # back to life 1000 days later.  A key older than this stops verifying;
 # seal.signing_ring retires a signing key well before (see rotation_due).
 MAX_KEY_AGE = DAY_MODULO - 2 * CLOCK_SKEW_DAYS - 1
+MESSAGE_REF_HEX = 10    # 40 bits: tells a list's messages of one day apart
 MAX_BINDING = 320       # longer VERP parts are hostile: an address is < 320
 _TAG = re.compile(r'\A([lvp])([0-9a-z])([0-9]{3})([0-9a-f]{16})\Z')
 KEY_IDS = '0123456789abcdefghijklmnopqrstuvwxyz'
@@ -109,6 +114,15 @@ def make_tag(key, kind, list_id, binding, day):
     day_text = '{:03d}'.format(day % DAY_MODULO)
     return kind + key.kid + day_text + _mac(
         key.secret, kind, day_text, list_id.lower(), binding.lower())
+
+
+def message_ref(message_id):
+    """The binding of a bulk tag: a short hash of *message_id*, or ''."""
+    text = (message_id or '').strip().lower()
+    if not text:
+        return ''
+    digest = hashlib.sha256(text.encode('utf-8', 'surrogateescape'))
+    return digest.hexdigest()[:MESSAGE_REF_HEX]
 
 
 def looks_like_tag(text):

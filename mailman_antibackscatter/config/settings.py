@@ -224,7 +224,7 @@ class SiteSettings:
     tag_lifetime_days: int = 10
     grace_period: timedelta = timedelta(days=7)
     sent_record_max: int = 200000
-    per_recipient_return_path: bool = True
+    per_recipient_return_path: bool = False
     summary_interval: timedelta = timedelta(days=1)
     postorius_url: str = ''
     summary_max_posts: int = 50

@@ -4,20 +4,30 @@ Mailman's own `deliver()` does everything else (choosing bulk or individual
 delivery, logging, reporting failures); only its two delivery agents are
 replaced by subclasses whose `_get_sender` adds the tag:
 
-* individual delivery (VERP on, or personalized lists): the recipient is
-  always VERP-encoded (with Mailman's VERPMixin and the site's verp_format),
-  so the tag is bound to that recipient;
-* with `per_recipient_return_path` (the default) every message that has a
-  Message-ID and no explicitly chosen sender goes out through individual
-  delivery, exactly as with Mailman's own VERP delivery, so no tag is ever
-  shared by two recipients and no member can replay theirs;
-* otherwise bulk delivery: a chunk of one recipient (every notice, probe,
-  welcome, most digests of small lists) is VERP-encoded and bound the same
-  way; a chunk of several shares a list-level tag.
+* bulk delivery, the default: Mailman's chunks, each with a tag bound to the
+  list, the day and the message; a chunk of one recipient (every notice,
+  probe, welcome, most digests of small lists) is VERP-encoded and bound to
+  that recipient.  A shared tag proves the list sent the message, not who
+  failed, so reaching the bounce threshold only ever sends a probe (see
+  runners/bounce.py);
+* with `per_recipient_return_path`, one transaction per recipient, each
+  with its own VERP-encoded, recipient-bound tag, over one SMTP connection:
+  the message is decorated and serialized once and only MAIL FROM differs,
+  so the copies are the bulk copy byte for byte;
+* individual delivery (Mailman's VERP on, or personalized lists): Mailman's
+  per-recipient copies, the recipient always VERP-encoded (with Mailman's
+  VERPMixin and the site's verp_format), so the tag is bound to it.
 
-The plugin installs this as `[mta] outgoing` (plugin.py) unless the admin
-configured an outgoing function of their own.
+Postfix's XVERP cannot make these senders: the MAC covers the recipient,
+and only the plugin knows the key.  The plugin installs this as `[mta]
+outgoing` (plugin.py) unless the admin configured an outgoing function of
+their own.
 """
+
+import copy
+import io
+
+from email.generator import BytesGenerator
 
 from mailman.mta import deliver as stock
 from mailman.mta.bulk import BulkDelivery
@@ -73,6 +83,64 @@ class TaggedBulkDelivery(VERPMixin, BulkDelivery):
                            msg.get('message-id'))
 
 
+class SerializedMessage(bytes):
+    """A message serialized once, as smtplib's send_message would.
+
+    Mailman's delivery code reads headers (the Message-ID) from what it
+    sends: they are answered from the message it was made from.
+    """
+
+    def __new__(cls, msg):
+        headers_kept = copy.copy(msg)
+        del headers_kept['bcc']
+        del headers_kept['resent-bcc']
+        with io.BytesIO() as buffer:
+            BytesGenerator(buffer).flatten(headers_kept, linesep='\r\n')
+            serialized = super().__new__(cls, buffer.getvalue())
+        serialized.message = msg
+        return serialized
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self.message[key]
+        return super().__getitem__(key)
+
+    def get(self, name, failobj=None):
+        return self.message.get(name, failobj)
+
+
+@public
+class PerRecipientDelivery(TaggedBulkDelivery):
+    """One transaction per recipient, the same bytes in each.
+
+    Decorated and ARC-signed once, like a bulk delivery; only the envelope
+    sender (a tag bound to the recipient) differs from one to the next.
+    """
+
+    def deliver(self, mlist, msg, msgdata):
+        self.decorate(mlist, msg, msgdata)
+        self.arc_sign(mlist, msg, msgdata)
+        serialized = SerializedMessage(msg)
+        refused = {}
+        for recipient in sorted(msgdata.get('recipients', ())):
+            # A non-ASCII address needs SMTPUTF8, which smtplib negotiates
+            # only for a Message.
+            data = serialized if recipient.isascii() else msg
+            refused.update(self._deliver_to_recipients(
+                mlist, data, msgdata, [recipient]))
+        return refused
+
+
+def _bulk_agent(pol, msg, msgdata):
+    """The agent Mailman's deliver() uses when it does not personalize."""
+    recipients = msgdata.get('recipients')
+    if (pol.per_recipient and msgdata.get('sender') is None
+            and msg.get('message-id') is not None
+            and recipients and len(recipients) > 1):
+        return PerRecipientDelivery
+    return TaggedBulkDelivery
+
+
 @public
 def deliver(mlist, msg, msgdata):
     """Mailman's deliver(), with the tagging delivery agents."""
@@ -80,14 +148,9 @@ def deliver(mlist, msg, msgdata):
     if not pol.enabled:
         return stock.deliver(mlist, msg, msgdata)
     recipients = msgdata.get('recipients')
-    if (pol.per_recipient and not msgdata.get('verp')
-            and msgdata.get('sender') is None
-            and msg.get('message-id') is not None
-            and recipients and len(recipients) > 1):
-        # Mailman's own switch for individual (VERP) delivery.
-        msgdata['verp'] = True
     try:
-        with delivery_agents(TaggedDeliver, TaggedBulkDelivery):
+        with delivery_agents(TaggedDeliver,
+                             _bulk_agent(pol, msg, msgdata)):
             return stock.deliver(mlist, msg, msgdata)
     finally:
         # Recorded after the SMTP transactions (also when some recipients

@@ -8,7 +8,10 @@ The gate looks first at the envelope recipient the report was delivered to
 tag made for this list (mta/deliver.py) lets it through.  Everything else is
 dropped before any parsing, logged and counted, never scored and never
 forwarded.  What passes is told apart with flufl.bounce as Mailman does, and
-scored through Mailman's own bounce processor.
+scored through Mailman's own bounce processor.  On a list the plugin
+protects, reaching the bounce threshold always sends Mailman's probe (as
+with `[mta] verp_probes: yes`): a bulk tag is shared by many members, so
+only a bounce of the probe, which carries a secret token, disables anyone.
 
 If the gate itself fails, the exception goes to Mailman's runner, which
 shunts the report: nothing is scored, nothing reaches the owners, and
@@ -29,6 +32,8 @@ from mailman.config import config
 from mailman.email.message import Message, OwnerNotification
 from mailman.interfaces.bounce import (
     BounceContext, UnrecognizedBounceDisposition)
+from mailman.interfaces.listmanager import IListManager
+from mailman.model.bounce import BounceProcessor
 from mailman.runners.bounce import BounceRunner
 from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.app.bounces import (
@@ -39,9 +44,11 @@ from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.summary import SUMMARY_POLICIES
 from mailman_antibackscatter.auth.returnpath import (
     check_tag, split_bounces_local)
+from mailman_antibackscatter.patches import verp_probes_forced
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from mailman_antibackscatter.text import one_line
 from public import public
+from zope.component import getUtility
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -128,6 +135,25 @@ def mailman_verp(parser, mlist, sub, rcpt):
 
 
 @public
+class ProbingBounceProcessor(BounceProcessor):
+    """Mailman's bounce processor; a protected list probes at the threshold.
+
+    *protects(mlist)* says whether the plugin protects the list.
+    """
+
+    def __init__(self, protects):
+        super().__init__()
+        self._protects = protects
+
+    def process_event(self, event):
+        mlist = getUtility(IListManager).get_by_list_id(event.list_id)
+        if mlist is not None and self._protects(mlist):
+            with verp_probes_forced():
+                return super().process_event(event)
+        return super().process_event(event)
+
+
+@public
 class GatedBounceRunner(BounceRunner):
     """`[runner.bounces] class:` installed by the plugin."""
 
@@ -140,6 +166,8 @@ class GatedBounceRunner(BounceRunner):
         self._pending_total = 0
         self._last_flush = time.monotonic()
         self._policies = {}
+        self._processor = ProbingBounceProcessor(
+            lambda mlist: self.list_policy(mlist).enabled)
 
     def list_policy(self, mlist):
         """bounces.policy(mlist), remembered for POLICY_SECONDS."""

@@ -72,11 +72,13 @@ OPTION_TEXT = {
           'only when there is something new: for example 12h, 1d or 1w.')),
     'per_recipient_return_path': (
         _('A return path of its own for every recipient'),
-        _('Yes: each member gets their own copy and return path, so a '
-          'delivery report can only count against the member it was made '
-          'for. No: one copy goes to many members of a domain with a shared '
-          'return path (fewer connections to the mail server; a report then '
-          'counts for any member it names).')),
+        _('Yes: each member gets a return path of their own (one '
+          'transaction per member for the mail server), so a delivery '
+          'report can only count against the member it was made for. No: '
+          'one copy goes to many members of a domain with a shared return '
+          'path; a report may then raise the bounce score of a member it '
+          'names, but only a bounce of a probe sent to that member can '
+          'disable them.')),
 }
 
 CHOICE_TEXT = {

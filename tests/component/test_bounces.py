@@ -13,7 +13,9 @@ import pytest
 from mailman.app.lifecycle import create_list
 from mailman.config import config
 from mailman.email.message import Message
-from mailman.interfaces.bounce import UnrecognizedBounceDisposition
+from mailman.interfaces.bounce import (
+    BounceContext, UnrecognizedBounceDisposition)
+from mailman.interfaces.member import DeliveryStatus
 from mailman.interfaces.usermanager import IUserManager
 from mailman.model.bounce import BounceEvent
 from mailman.testing.helpers import (
@@ -25,7 +27,7 @@ from mailman_antibackscatter.app import bounces
 
 from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.mta.deliver import (
-    TaggedBulkDelivery, TaggedDeliver)
+    PerRecipientDelivery, TaggedBulkDelivery, TaggedDeliver)
 from mailman_antibackscatter.runners.bounce import GatedBounceRunner
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from tests.component.helpers import enqueue
@@ -110,7 +112,9 @@ def counted(mlist):
 def test_sender_formats(mlist):
     bulk = sender_for(mlist, [ANNE, BOB])
     assert re.match(r'^test-bounces\+l[0-9a-z]\d{3}[0-9a-f]{16}'
-                    r'@example\.com$', bulk)
+                    r'\+[0-9a-f]{10}@example\.com$', bulk)
+    # Bound to the message: another Message-ID, another tag.
+    assert sender_for(mlist, [ANNE, BOB], '<y@example.com>') != bulk
     one = sender_for(mlist, [ANNE])
     assert re.match(r'^test-bounces\+v\w{20}\+anne=example\.org'
                     r'@example\.com$', one)
@@ -125,6 +129,18 @@ def test_sender_formats(mlist):
     # Someone else's sender is not ours to tag.
     assert sender_for(mlist, [ANNE, BOB], sender='noreply@example.net') == \
         'noreply@example.net'
+
+
+def test_signing_a_chunk_reads_no_list_settings(mlist):
+    """The tag lifetime is site-wide: a list of 5,000 members is signed in
+    hundreds of chunks, none of which may cost a settings query."""
+    from mailman_antibackscatter.app import list_policy
+    sender_for(mlist, [ANNE, BOB])          # the first key is made
+    with mock.patch.object(list_policy, 'stored',
+                           wraps=list_policy.stored) as read:
+        sender_for(mlist, [ANNE, BOB])
+        sender_for(mlist, [ANNE])
+    assert read.call_count == 0
 
 
 def test_genuine_bulk_bounce_scores_members_only(mlist):
@@ -214,8 +230,8 @@ def test_list_switched_off_gets_mailmans_own_bounce_processing(mlist):
     assert bounces.policy().enabled is True
 
 
-def test_per_recipient_return_paths_by_default(mlist):
-    """`deliver` turns on Mailman's individual (VERP) delivery."""
+def test_bulk_by_default_per_recipient_agent_as_an_option(mlist):
+    """`deliver` picks the agent; Mailman's own VERP switch stays off."""
     from mailman_antibackscatter.app import list_policy
     from mailman_antibackscatter.mta import deliver as tagged
     msg = Message()
@@ -223,14 +239,45 @@ def test_per_recipient_return_paths_by_default(mlist):
     seen = []
     # Stand in for the SMTP conversation only; the choice is what's tested.
     with mock.patch.object(tagged.stock, 'deliver',
-                           lambda m, g, d: seen.append(dict(d))):
+                           lambda m, g, d: seen.append(
+                               (tagged.stock.BulkDelivery, dict(d)))):
+        tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
+        list_policy.update(mlist, dict(per_recipient_return_path=True))
         tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
         # A sender chosen explicitly (a probe's token) is never VERP'd.
         tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB],
                                         sender='x@example.com'))
-        list_policy.update(mlist, dict(per_recipient_return_path=False))
-        tagged.deliver(mlist, msg, dict(recipients=[ANNE, BOB]))
-    assert [d.get('verp', False) for d in seen] == [True, False, False]
+    assert [agent for agent, data in seen] == [
+        TaggedBulkDelivery, PerRecipientDelivery, TaggedBulkDelivery]
+    assert not any(data.get('verp') for agent, data in seen)
+
+
+def probes_and_status(mlist, address):
+    probes = [item for item in get_queue_messages('virgin')
+              if item.msgdata.get('probe_token')]
+    member = mlist.members.get_member(address)
+    return len(probes), member.delivery_status
+
+
+def test_threshold_only_probes_on_a_protected_list(mlist):
+    """Mailman's verp_probes is off (its default): the plugin's lists probe,
+    a list it does not protect is disabled at once, as in Mailman."""
+    from mailman_antibackscatter.app import list_policy
+    assert config.mta.verp_probes == 'no'
+    mlist.bounce_score_threshold = 1
+    get_queue_messages('virgin')
+    runner = make_testable_runner(GatedBounceRunner, 'bounces')
+    runner._processor.register(mlist, ANNE, dsn(ANNE), BounceContext.normal)
+    config.db.commit()
+    runner._process_events()
+    assert probes_and_status(mlist, ANNE) == (1, DeliveryStatus.enabled)
+    assert config.mta.verp_probes == 'no'
+    list_policy.update(mlist, dict(enabled=False))
+    runner = make_testable_runner(GatedBounceRunner, 'bounces')
+    runner._processor.register(mlist, BOB, dsn(BOB), BounceContext.normal)
+    config.db.commit()
+    runner._process_events()
+    assert probes_and_status(mlist, BOB) == (0, DeliveryStatus.by_bounces)
 
 
 def test_flufl_bounce_crash_on_genuine_report_is_unrecognized(mlist):
@@ -422,6 +469,9 @@ def test_broken_key_file_never_stops_delivery(mlist, caplog):
     """deliver() itself (not only the agents) goes on without the keys:
     the grace-period record must not raise either."""
     import os
+    from mailman_antibackscatter.app import list_policy
+    # One transaction per recipient: every one goes out.
+    list_policy.update(mlist, dict(per_recipient_return_path=True))
     from mailman_antibackscatter.mta.deliver import deliver
     from mailman_antibackscatter.app.keys import key_path, read_ring
     read_ring(config.VAR_DIR)
@@ -526,8 +576,11 @@ def test_no_database_write_lock_held_during_smtp_delivery(mlist):
     the grace-period record written before delivery made every other
     runner wait (and fail with "database is locked") for as long as the
     SMTP transactions of a big list took.  It is written afterwards."""
+    from mailman_antibackscatter.app import list_policy
     from mailman_antibackscatter.model.tables import SentMessage
     from mailman_antibackscatter.mta.deliver import deliver
+    # One transaction per recipient, so a write lock would show twice.
+    list_policy.update(mlist, dict(per_recipient_return_path=True))
     store = config.db.store
     if store.get_bind().dialect.name != 'sqlite':
         pytest.skip('SQLite locking')

@@ -36,6 +36,21 @@ def test_outgoing_check_fails_when_deliver_stops_naming_the_agents(mailman):
             patches.check_outgoing()
 
 
+def test_bounce_processor_swap_still_possible_and_undone(mailman):
+    from mailman.model import bounce
+    patches.check_bounce_processor()
+    assert config.mta.verp_probes == 'no'
+    with patches.verp_probes_forced():
+        assert bounce.config.mta.verp_probes == 'yes'
+        # Everything else is Mailman's configuration as it is.
+        assert bounce.config.mta.smtp_port == config.mta.smtp_port
+        assert bounce.config.db is config.db
+    assert bounce.config is config
+    with mock.patch.object(bounce, 'config', None):
+        with pytest.raises(patches.PatchTargetError, match='config'):
+            patches.check_bounce_processor()
+
+
 def test_every_target_is_wrapped_once_the_plugin_runs(mailman):
     for target in patches.TARGETS:
         assert getattr(target.current(), patches.MARK, None) is not None, \

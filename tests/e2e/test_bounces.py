@@ -6,7 +6,12 @@
     member's tag) change no score and reach no owner;
 (c) 50 backscatter reports of mail the list never sent (standard and
     non-standard formats) reach nobody;
-(d) genuine bounces of a notice (welcome) and of a digest are recognized.
+(d) genuine bounces of a notice (welcome) and of a digest are recognized;
+(e) with the default (bulk chunks, one tag per message) reaching the bounce
+    threshold only sends a probe: a forged report through a member's shared
+    tag disables nobody, a genuine one followed by the probe's bounce does;
+(f) with per_recipient_return_path every copy is the same bytes, only the
+    envelope sender differs.
 """
 
 import json
@@ -22,8 +27,8 @@ from tests.harness.scenario import SPAMMER, list_address
 
 pytestmark = pytest.mark.e2e
 
-LIST = list_address('bnc')               # shared (bulk) return paths
-VLIST = list_address('bncv')             # the default: one per recipient
+LIST = list_address('bnc')               # the default: shared (bulk) paths
+VLIST = list_address('bncv')             # per_recipient_return_path: yes
 PLIST = list_address('bncp')             # personalized: one mail per member
 DLIST = list_address('bncd')             # digests
 OWNER = 'bounce-owner@example.org'
@@ -38,11 +43,10 @@ DOMAIN = LIST.split('@')[1]
 def lists(world):
     mm = world.mailman
     mm.create_list(LIST)
-    # This list opts out of per-recipient return paths: Mailman sends one
-    # copy per domain chunk with a shared, list-level tag.
-    mm.rest('PATCH', 'plugins/antibackscatter/lists/' + mm.list_id(LIST),
-            json=dict(per_recipient_return_path=False))
     mm.create_list(VLIST)
+    # This list opts in to per-recipient return paths.
+    mm.rest('PATCH', 'plugins/antibackscatter/lists/' + mm.list_id(VLIST),
+            json=dict(per_recipient_return_path=True))
     mm.create_list(PLIST, personalize='individual')
     mm.create_list(DLIST)
     for fqdn in (LIST, VLIST, PLIST, DLIST):
@@ -111,17 +115,19 @@ def test_a_bulk_delivery_failure_scores_the_member(world, lists):
     post(world, LIST, subject)
     delivery = delivery_to(world, CAROL, subject)
     mail_from = delivery.mail_from
-    assert re.match(r'^bnc-bounces\+l[0-9a-z]\d{3}[0-9a-f]{16}@' + DOMAIN,
-                    mail_from), mail_from
+    # One tag for the chunk, bound to the list, the day and the message.
+    assert re.match(r'^bnc-bounces\+l[0-9a-z]\d{3}[0-9a-f]{16}\+[0-9a-f]{10}@'
+                    + DOMAIN, mail_from), mail_from
+    assert delivery.sent_to(ANNE) and delivery.sent_to(DAVE)
     world.deliver_report(
         world.dsn(to=mail_from, failed=CAROL, original=delivery.data),
         rcpt_to=mail_from)
     wait_score(mm, LIST, CAROL, 1)
 
 
-def test_a_default_return_paths_are_per_recipient_and_not_replayable(
+def test_a_per_recipient_return_paths_are_the_same_bytes_not_replayable(
         world, lists):
-    """With the default, members of one domain still get a tag each."""
+    """With the option, members of one domain still get a tag each."""
     mm = lists
     subject = 'default post {}'.format(secrets.token_hex(3))
     post(world, VLIST, subject)
@@ -129,6 +135,14 @@ def test_a_default_return_paths_are_per_recipient_and_not_replayable(
     to_dave = delivery_to(world, DAVE, subject)
     assert to_carol is not to_dave
     assert to_carol.rcpt_tos == (CAROL,) and to_dave.rcpt_tos == (DAVE,)
+    for member in (ANNE, ERIN):
+        delivery_to(world, member, subject)
+    copies = [d for d in world.sink.deliveries if subject.encode() in d.data]
+    assert sorted(r for d in copies for r in d.rcpt_tos) == sorted(
+        (ANNE, CAROL, DAVE, ERIN))
+    # Serialized once: only the envelope differs from copy to copy.
+    assert len({d.data for d in copies}) == 1
+    assert len({d.mail_from for d in copies}) == 4
     assert re.match(r'^bncv-bounces\+v[0-9a-z]\d{3}[0-9a-f]{16}\+'
                     r'carol=example\.org@' + DOMAIN, to_carol.mail_from)
     # Carol uses her own return path to report Erin, then rewrites it to
@@ -291,7 +305,8 @@ def test_d_bounce_of_a_notice_and_of_a_digest(world, lists):
 
 
 def test_probe_bounce_disables_through_mailmans_token(world, lists):
-    """verp_probes: yes (tests/e2e/conftest.py) and a threshold of 1."""
+    """A threshold of 1; Mailman's verp_probes is off (tests/e2e/conftest.py)
+    but the plugin probes anyway."""
     mm = lists
     probe_list, kate = list_address('bncprobe'), 'kate@example.org'
     mm.create_list(probe_list, bounce_score_threshold=1)
@@ -302,27 +317,114 @@ def test_probe_bounce_disables_through_mailmans_token(world, lists):
         world.dsn(to=welcome.mail_from, failed=kate, original=welcome.data),
         rcpt_to=welcome.mail_from)
     # The score reaches the threshold: Mailman sends a probe, tagged.
-    probe = world.sink.wait_for(
-        lambda d: d.sent_to(kate) and b'mailing list probe message' in d.data,
-        timeout=60)
+    probe = world.sink.wait_for(is_probe(kate), timeout=60)
     assert re.match(r'^bncprobe-bounces\+p[0-9a-z]\d{3}[0-9a-f]{16}\+\w+@',
                     probe.mail_from), probe.mail_from
     report = world.dsn(to=probe.mail_from, failed=kate, original=probe.data)
     world.deliver_report(report, rcpt_to=probe.mail_from)
-    member = mm.member(probe_list, kate)
-    preferences = member['self_link'].split('/3.1/', 1)[1] + '/preferences'
-    for _ in range(120):
-        status = mm.rest('GET', preferences).json().get('delivery_status')
-        if status == 'by_bounces':
-            break
-        time.sleep(0.25)
-    assert status == 'by_bounces'
+    wait_disabled(mm, probe_list, kate)
     # The token is used up: the same report again is dropped as forged.
     world.deliver_report(report, rcpt_to=probe.mail_from)
     mm.wait_idle()
     found = counters(mm, probe_list, bounce_probe=1, bounce_forged_dropped=1)
     assert found.get('bounce-probe') == 1
     assert found.get('bounce-forged-dropped') == 1
+
+
+def delivery_status(mm, fqdn, address):
+    """The member's own delivery status; unset means Mailman's default."""
+    member = mm.member(fqdn, address)
+    preferences = member['self_link'].split('/3.1/', 1)[1] + '/preferences'
+    return (mm.rest('GET', preferences).json().get('delivery_status')
+            or 'enabled (default)')
+
+
+def wait_disabled(mm, fqdn, address):
+    for _ in range(120):
+        if delivery_status(mm, fqdn, address) == 'by_bounces':
+            return
+        time.sleep(0.25)
+    raise AssertionError('{} on {} was not disabled; antibackscatter log:\n'
+                         '{}'.format(address, fqdn,
+                                     mm.log('antibackscatter')[-3000:]))
+
+
+def is_probe(address):
+    return lambda d: (d.sent_to(address)
+                      and b'mailing list probe message' in d.data)
+
+
+@pytest.fixture(scope='module')
+def probe_list(world, lists):
+    """A list with the defaults and a bounce threshold of 1."""
+    mm = lists
+    fqdn = list_address('bncbulk')
+    mm.create_list(fqdn, bounce_score_threshold=1)
+    mm.add_member(fqdn, OWNER, role='owner')
+    for member in (ANNE, CAROL, DAVE, ERIN):
+        mm.add_member(fqdn, member)
+    return fqdn
+
+
+def report_own_copy(world, fqdn, reader, failed, **client):
+    """Post; a report naming *failed* goes to *reader*'s return path."""
+    subject = 'shared tag {}'.format(secrets.token_hex(3))
+    post(world, fqdn, subject)
+    copy = delivery_to(world, reader, subject)
+    world.deliver_report(
+        world.dsn(to=copy.mail_from, failed=failed, original=copy.data),
+        rcpt_to=copy.mail_from, **client)
+    return copy
+
+
+def test_e_forged_report_through_a_shared_tag_only_sends_a_probe(
+        world, lists, probe_list):
+    mm = lists
+    # Carol reports Dave through the return path she sees: it names a
+    # member, so Dave's score reaches the threshold...
+    to_carol = report_own_copy(world, probe_list, CAROL, DAVE,
+                               client=SPAMMER)
+    assert to_carol.sent_to(DAVE), 'one chunk, one shared tag'
+    # ...which only sends Dave a probe, with a token of its own.
+    probe = world.sink.wait_for(is_probe(DAVE), timeout=60)
+    assert re.match(r'^bncbulk-bounces\+p[0-9a-z]\d{3}[0-9a-f]{16}\+\w+@',
+                    probe.mail_from), probe.mail_from
+    assert probe.rcpt_tos == (DAVE,)
+    # Without the probe's token, Carol cannot finish the job: a guessed
+    # token, the probe's tag on a guessed token, her shared tag again.
+    tag = probe.mail_from.split('+')[1]
+    guessed = secrets.token_hex(20)
+    for target in ('bncbulk-bounces+{}@{}'.format(guessed, DOMAIN),
+                   'bncbulk-bounces+{}+{}@{}'.format(tag, guessed, DOMAIN),
+                   to_carol.mail_from):
+        world.deliver_report(
+            world.dsn(to=target, failed=DAVE, original=to_carol.data),
+            rcpt_to=target, client=SPAMMER)
+    for _ in range(40):
+        found = counters(mm, probe_list)
+        if sum(found.values()) >= 4:
+            break
+        time.sleep(0.5)
+    assert found.get('bounce-forged-dropped', 0) >= 1, found
+    assert found.get('bounce-probe', 0) == 0, found
+    mm.wait_idle()
+    assert delivery_status(mm, probe_list, DAVE) == 'enabled (default)'
+    assert len([d for d in world.sink.deliveries if is_probe(DAVE)(d)]) == 1
+
+
+def test_e_genuine_bounce_then_the_probes_bounce_disables(
+        world, lists, probe_list):
+    mm = lists
+    # Erin's MX bounces the shared copy: a probe, not a disable.
+    report_own_copy(world, probe_list, ERIN, ERIN)
+    probe = world.sink.wait_for(is_probe(ERIN), timeout=60)
+    assert delivery_status(mm, probe_list, ERIN) == 'enabled (default)'
+    # The probe bounces too: now Erin is disabled.
+    world.deliver_report(
+        world.dsn(to=probe.mail_from, failed=ERIN, original=probe.data),
+        rcpt_to=probe.mail_from)
+    wait_disabled(mm, probe_list, ERIN)
+    assert delivery_status(mm, probe_list, CAROL) == 'enabled (default)'
 
 
 def test_key_rotation_keeps_old_tags_valid(world, lists):

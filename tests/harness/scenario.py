@@ -50,8 +50,10 @@ class World:
     _ids = itertools.count(1)
 
     def __init__(self, root, *, plugin=True, site_options='',
-                 extra_config='', database_url=None):
+                 extra_config='', database_url=None, start_timeout=60):
         self.root = Path(root)
+        # Seconds Mailman may take to start (a loaded machine needs more).
+        self.start_timeout = start_timeout
         # None: SQLite; else a PostgreSQL URL, e.g. PostgresServer.url.
         self.database_url = database_url
         self.root.mkdir(parents=True, exist_ok=True)
@@ -86,7 +88,7 @@ class World:
             database_url=self.database_url,
             env={'PYTHONPATH': pythonpath})
         try:
-            self.mailman.start()
+            self.mailman.start(timeout=self.start_timeout)
         except Exception:
             self.stop()
             raise

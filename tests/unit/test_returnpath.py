@@ -9,7 +9,7 @@ import pytest
 from mailman_antibackscatter.auth import returnpath
 from mailman_antibackscatter.auth.returnpath import (
     KeyFileError, KeyRing, TagKey, add_key, check_tag, format_keyfile,
-    looks_like_tag, make_tag, parse_keyfile, split_bounces_local, tag_local)
+    looks_like_tag, make_tag, message_ref, parse_keyfile, split_bounces_local, tag_local)
 
 LIST = 'test.lists.example.net'
 DAY = 20400
@@ -37,6 +37,22 @@ def test_bound_to_recipient_list_and_kind(ring):
     # The same MAC under another kind letter is a different tag.
     assert not check_tag(ring, 'l' + tag[1:], LIST, 'anne=example.org', DAY,
                          LIFE).ok
+
+
+def test_bulk_tag_is_bound_to_its_message(ring):
+    """A shared tag names one message: another message's (or none) fails."""
+    ref = message_ref(' <Post-1@Example.org> ')
+    assert ref == message_ref('<post-1@example.org>')
+    assert len(ref) == returnpath.MESSAGE_REF_HEX and '=' not in ref
+    assert message_ref(None) == '' and message_ref('  ') == ''
+    tag = make_tag(ring.current, 'l', LIST, ref, DAY)
+    local = tag_local('test-bounces', tag, ref)
+    envelope = split_bounces_local(local, 'test-bounces')
+    assert (envelope.tag, envelope.rest) == (tag, ref)
+    assert check_tag(ring, tag, LIST, envelope.rest, DAY, LIFE).ok
+    for other in ('', message_ref('<post-2@example.org>'),
+                  'anne=example.org'):
+        assert not check_tag(ring, tag, LIST, other, DAY, LIFE).ok
 
 
 def test_case_insensitive_binding(ring):
