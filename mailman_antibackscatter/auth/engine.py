@@ -34,6 +34,7 @@ class EngineSettings:
     trusted_authserv_ids: frozenset = frozenset()
     trusted_arc_sealers: frozenset = frozenset()
     internal_networks: tuple = ('127.0.0.0/8', '::1/128')
+    local_hops: int = 0
     alignment: str = 'relaxed'
     nameservers: tuple = ()
     dns_timeout: float = 5.0
@@ -63,7 +64,8 @@ class Authenticator:
         alignment = Alignment(settings.alignment, settings.public_suffix_list)
         self.zone = TrustZone(settings.authserv_id,
                               settings.trusted_authserv_ids,
-                              settings.internal_networks)
+                              settings.internal_networks,
+                              settings.local_hops)
         self.spf = SPFChecker(resolver, settings.authserv_id,
                               settings.dns_timeout)
         self.dkim = DKIMChecker(resolver, settings.min_key_bits)
@@ -110,6 +112,10 @@ class Authenticator:
         headers, body_offset, _linesep, problems = parse_headers(raw)
         mail_from = normalize_mail_from(mail_from)
         from_address, from_problem = parse_from(raw, headers)
+        bare_cr = [p for p in problems if p.startswith('bare CR')]
+        if bare_cr:
+            # Mailman would read other headers (perhaps another From).
+            from_address, from_problem = None, bare_cr[0]
         client, trusted = self.zone.survey(headers, client)
         evidence = Evidence(trusted)
         with self.resolver.budget(settings.dns_timeout):

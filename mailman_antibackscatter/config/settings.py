@@ -166,6 +166,7 @@ CONVERTERS = {
     ('dns', 'cache_size'): _positive_int,
     ('door', 'enabled'): _bool,
     ('door', 'xforward'): _bool,
+    ('door', 'xforward_peers'): _networks,
     ('door', 'workers'): _positive_int,
     ('policy', 'authenticated_membership'): _bool,
     ('ratelimit', 'enabled'): _bool,
@@ -181,6 +182,7 @@ CONVERTERS = {
     ('bounces', 'sent_record_max'): _positive_int,
     ('bounces', 'per_recipient_return_path'): _bool,
     ('antibackscatter', 'internal_networks'): _networks,
+    ('antibackscatter', 'local_hops'): _positive_int,
     }
 
 
@@ -227,6 +229,8 @@ class SiteSettings:
     summary_interval: timedelta = timedelta(days=1)
     postorius_url: str = ''
     statistics_retention: timedelta = timedelta(days=400)
+    # LMTP peers whose XFORWARD is believed (internal_networks added)
+    xforward_peers: tuple = ('127.0.0.0/8', '::1/128')
     problems: tuple = field(default=(), compare=False)
 
 
@@ -283,6 +287,7 @@ def load_settings(site_parser=None):
             w.lower().rstrip('.') for w in _words(
                 get('antibackscatter', 'trusted_arc_sealers'))),
         internal_networks=networks,
+        local_hops=get('antibackscatter', 'local_hops'),
         alignment=get('antibackscatter', 'alignment'),
         nameservers=get('dns', 'nameservers'),
         dns_timeout=get('dns', 'timeout'),
@@ -299,6 +304,8 @@ def load_settings(site_parser=None):
         engine=engine,
         door_enabled=get('door', 'enabled'),
         xforward=get('door', 'xforward'),
+        xforward_peers=tuple(dict.fromkeys(
+            tuple(get('door', 'xforward_peers')) + tuple(networks))),
         door_workers=max(1, get('door', 'workers')),
         command_temperror=get('door', 'command_temperror'),
         answering_runners=frozenset(

@@ -12,6 +12,7 @@ answering other sessions while one message waits for a slow domain.
 """
 
 import asyncio
+import ipaddress
 import logging
 import re
 
@@ -23,7 +24,8 @@ from aiosmtpd.smtp import syntax
 from mailman.runners.lmtp import (
     LMTPController, LMTPHandler, LMTPRunner, split_recipient, SUBADDRESS_NAMES)
 from mailman_antibackscatter.app.keys import current_sealer
-from mailman_antibackscatter.auth import ClientInfo, Status
+from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.auth.trustzone import xforward_client
 from mailman_antibackscatter.config.runtime import (
     get_authenticator, get_settings)
 from mailman_antibackscatter.patches import switchboard
@@ -49,19 +51,40 @@ def xtext_decode(value):
                   lambda match: chr(int(match.group(1), 16)), value)
 
 
-def client_from_xforward(attributes):
-    """A ClientInfo from XFORWARD attributes, or None if they say nothing."""
-    def usable(key):
-        value = attributes.get(key)
-        if not value or value.upper() in ('[UNAVAILABLE]', '[TEMPUNAVAIL]'):
-            return None
-        return value
-    address = usable('ADDR')
-    if address is None:
+def peer_ip(session):
+    """The LMTP peer's IP address, or None (a Unix socket, no peer)."""
+    peer = getattr(session, 'peer', None)
+    host = peer[0] if isinstance(peer, (tuple, list)) and peer else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
         return None
-    if address.upper().startswith('IPV6:'):
-        address = address[5:]
-    return ClientInfo(ip=address, helo=usable('HELO'), source='xforward')
+
+
+def may_xforward(ip, networks):
+    """Is the LMTP peer *ip* one whose XFORWARD is believed?"""
+    if ip is None:
+        return False
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(net) for net in networks
+               if ipaddress.ip_network(net).version == address.version)
+
+
+def client_from_xforward(session, envelope, settings):
+    """The client XFORWARD names, when a peer we believe sent a valid
+    one; otherwise None (the engine reads the MTA's Received header)."""
+    attributes = getattr(envelope, 'xforward', None)
+    if not settings.xforward or not attributes:
+        return None
+    ip = peer_ip(session)
+    if not may_xforward(ip, settings.xforward_peers):
+        log.warning('door: XFORWARD from LMTP peer %s ignored: not in '
+                    '[door] xforward_peers or internal_networks', ip or '-')
+        return None
+    client, problem = xforward_client(attributes)
+    if problem:
+        log.warning('door: %s', problem)
+    return client
 
 
 class XForwardLMTP(LMTP):
@@ -114,9 +137,7 @@ class AuthenticatingLMTPHandler(LMTPHandler):
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode('utf-8', 'surrogateescape')
-        client = (client_from_xforward(getattr(envelope, 'xforward', None)
-                                       or {})
-                  if settings.xforward else None)
+        client = client_from_xforward(session, envelope, settings)
         loop = asyncio.get_running_loop()
         try:
             verdict, stamped = await loop.run_in_executor(

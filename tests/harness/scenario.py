@@ -50,13 +50,15 @@ class World:
     _ids = itertools.count(1)
 
     def __init__(self, root, *, plugin=True, site_options='',
-                 extra_config='', database_url=None):
+                 extra_config='', database_url=None, engine_options=''):
         self.root = Path(root)
         # None: SQLite; else a PostgreSQL URL, e.g. PostgresServer.url.
         self.database_url = database_url
         self.root.mkdir(parents=True, exist_ok=True)
         self.plugin = plugin
         self.site_options = site_options
+        # lines for the [antibackscatter] section (it is written here)
+        self.engine_options = engine_options
         self.extra_config = extra_config
         self.dns = DNSServer()
         self.sink = SMTPSink()
@@ -73,9 +75,10 @@ class World:
         if self.plugin:
             config_path = self.root / 'antibackscatter.cfg'
             config_path.write_text(
-                '[antibackscatter]\nauthserv_id: {}\n\n'
+                '[antibackscatter]\nauthserv_id: {}\n{}\n'
                 '[dns]\nnameservers: 127.0.0.1:{}\ntimeout: 2\n\n{}'.format(
-                    AUTHSERV_ID, self.dns.port, self.site_options))
+                    AUTHSERV_ID, self.engine_options, self.dns.port,
+                    self.site_options))
             plugin_text = plugin_section(config_path)
         pythonpath = os.pathsep.join(
             p for p in (str(REPO_ROOT), os.environ.get('PYTHONPATH')) if p)

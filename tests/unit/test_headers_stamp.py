@@ -34,16 +34,17 @@ def tauth(make_auth):
 
 # -- client determination -----------------------------------------------------
 
-def test_client_from_received_chain(auth, dns_server):
+def test_client_from_received_chain(make_auth, dns_server):
     dns_server.add('example.com', 'TXT', 'v=spf1 ip4:192.0.2.10 -all')
     raw = make_message(extra=[LOCAL, EXT])
-    v = auth.authenticate(raw, 'bounce@example.com')
+    v = make_auth(local_hops=1).authenticate(raw, 'bounce@example.com')
     assert v.client == ClientInfo('192.0.2.10', 'mail.example.com', 'received')
     assert v.spf.result == 'pass' and v.status == Status.PASS
 
 
 def test_internal_hops_skipped_ipv6(make_auth):
-    auth = make_auth(internal_networks=('127.0.0.0/8', '10.0.0.0/8'))
+    auth = make_auth(internal_networks=('127.0.0.0/8', '10.0.0.0/8'),
+                     local_hops=1)
     raw = make_message(extra=[
         'Received: from EXCH02.corp (10.1.2.4) by lists (Postfix)',
         'Received: from v6.example (v6.example [IPv6:2001:db8::7]) by EXCH02.corp (10.1.2.4)'])

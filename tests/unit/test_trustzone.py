@@ -126,9 +126,9 @@ def test_bare_cr_in_the_header_block_is_malformed(auth, dns_server):
     raw = make_message(extra=[EXT, 'X-Note: hi\rFrom: boss@victim.example'])
     _headers, _offset, _sep, problems = parse_headers(raw)
     assert any('bare CR' in p for p in problems)
-    v = auth.authenticate(raw, 'alice@example.com')
-    assert v.status is not Status.PASS
-    assert v.status_for('alice@example.com') is not Status.PASS
+    v = auth.authenticate(raw, 'bounce@example.com')
+    assert v.from_address is None and v.status is not Status.PASS
+    assert 'bare CR' in v.reason
 
 
 @pytest.mark.parametrize('attributes, expected', [
