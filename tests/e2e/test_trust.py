@@ -111,3 +111,42 @@ def test_trusted_results_below_the_mtas_hop_are_not_believed(strict_world):
                  headers=[FORGED_AR])
     world.deliver(raw, mail_from=VICTIM, rcpt_to=to, xforward=False)
     assert_victim_gets_nothing(world, to)
+
+
+def own_headers(data):
+    """Our Authentication-Results fields (unfolded) in a delivered copy."""
+    import email
+    msg = email.message_from_bytes(data)
+    return [' '.join(str(value).split())
+            for value in msg.get_all('Authentication-Results', [])
+            if str(value).strip().lower().startswith(AUTHSERV_ID)]
+
+
+def test_list_copies_carry_no_replayable_verdict(world, tmp_path):
+    """The door's header on a member's copy has no policy state and no
+    client; pasted onto a forgery queued past the door (`mailman
+    inject`) it proves nothing, so the forged author is not answered."""
+    anne, reader = 'anne@example.org', 'reader@example.org'
+    public = new_list(world)
+    world.mailman.add_member(public, anne)
+    world.mailman.add_member(public, reader)
+    world.send(sender=anne, to=public, sign=True, subject='genuine post')
+    copy = world.sink.wait_for(lambda d: reader in d.rcpt_tos
+                               and b'genuine post' in d.data)
+    headers = own_headers(copy.data)
+    assert headers, copy.data[:2000]
+    for value in headers:
+        assert 'policy.' not in value
+        assert '192.0.2.10' not in value and 'mx.example.org' not in value
+    # The replay: another list, where anne is not a member.
+    other = new_list(world)
+    raw, _ = world.message(sender=anne, to=other, subject='replayed')
+    lines = raw.split(b'\r\n')
+    forged = b'\r\n'.join(
+        ['Authentication-Results: {}'.format(value).encode('utf-8')
+         for value in headers] + lines[lines.index(b'From: ' + anne.encode()):])
+    path = tmp_path / 'replay.eml'
+    path.write_bytes(forged)
+    world.mailman.mailman('inject', '-l', other, str(path))
+    world.mailman.wait_idle()
+    assert world.answers_about(anne, subject='replayed') == []
