@@ -92,14 +92,14 @@ class Authenticator:
                 reason='internal error while authenticating: %s' % (
                     type(exc).__name__,))
 
-    def stamp(self, raw, verdict, seal=None):
+    def stamp(self, raw, verdict):
         """*raw* with our Authentication-Results header for *verdict* on
         top, and every header claiming to be ours (or a trusted host's,
-        outside the trust zone) removed.  *seal* as in render_verdict."""
+        outside the trust zone) removed."""
         raw = _as_bytes(raw)
         headers, _body_offset, linesep, _problems = parse_headers(raw)
         parts = [authresults.header_field(
-            verdict, self.settings.authserv_id, linesep, seal=seal)]
+            verdict, self.settings.authserv_id, linesep)]
         pos = 0
         for start, end in self.zone.stale_results(headers):
             parts.append(raw[pos:start])

@@ -580,3 +580,39 @@ def test_list_policy_is_read_once_per_interval(mlist):
                            return_value=time.monotonic()
                            + gate_module.POLICY_SECONDS + 1):
         assert runner.list_policy(mlist).enabled is False
+
+
+def test_a_missing_key_file_is_an_error_that_names_it(mlist, tmp_path):
+    """A lost key file must not be replaced silently: a new key would
+    invalidate every return-path tag still out there."""
+    from mailman_antibackscatter.app.keys import KEY_FILE, read_ring
+    from mailman_antibackscatter.auth.returnpath import KeyFileError
+    path = tmp_path / KEY_FILE
+    with pytest.raises(KeyFileError) as error:
+        read_ring(str(tmp_path))
+    assert str(path) in str(error.value)
+    assert 'keys generate' in str(error.value)
+    assert not path.exists()
+
+
+def test_a_missing_key_file_is_a_configuration_problem(mlist, tmp_path,
+                                                      caplog):
+    import os
+    from mailman_antibackscatter.app import status
+    from mailman_antibackscatter.app.keys import KEY_FILE
+    path = os.path.join(config.VAR_DIR, KEY_FILE)
+    os.rename(path, str(tmp_path / KEY_FILE))
+    try:
+        problems = status.status()['configuration_problems']
+        # Delivery goes on, untagged, and says why.
+        with caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+            sender = sender_for(mlist, [ANNE])
+        assert not os.path.exists(path)
+    finally:
+        os.rename(str(tmp_path / KEY_FILE), path)
+    assert any(path in problem and 'keys generate' in problem
+               for problem in problems), problems
+    assert sender == 'test-bounces+anne=example.org@example.com'
+    assert 'NOT SIGNING' in caplog.text and path in caplog.text
+    assert not any(path in p for p in status.status()[
+        'configuration_problems'])

@@ -359,6 +359,10 @@ class MailmanInstance:
                     self.root, leftover))
         with contextlib.suppress(OSError):
             (self.var_dir / 'master.pid').unlink()
+        if self.plugin and not (self.var_dir / 'antibackscatter.key').exists():
+            # What docs/install.md has a site do once: the plugin never
+            # creates the key file itself.
+            self.mailman('antibackscatter', 'keys', 'generate')
         start_log = self.log_dir / 'start.out'
         with open(start_log, 'ab') as out:
             # `mailman start` forks a daemon that inherits our descriptors:
