@@ -129,6 +129,7 @@ SITE_ONLY = {
     'xforward_peers': 'the LMTP door is one server for all lists',
     'workers': 'the LMTP door is one server for all lists',
     'command_temperror': 'the door answers before a list policy is read',
+    'command_defer_limit': 'the door answers before a list policy is read',
     'answering_runners': 'it says which Mailman processes are checked',
     'ratelimit_enabled': 'one rate limit table is shared by all lists',
     'window': 'one rate limit table is shared by all lists',

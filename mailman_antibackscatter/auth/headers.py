@@ -14,7 +14,7 @@ from .psl import normalize_domain
 
 __all__ = ['Header', 'parse_headers', 'parse_received', 'parse_address',
            'parse_from', 'parse_received_spf', 'domain_of',
-           'normalize_mail_from']
+           'normalize_mail_from', 'received_time']
 
 
 class Header:
@@ -285,6 +285,21 @@ def parse_received(value):
     if not ip:
         return None, None
     return ip, helo or None
+
+
+def received_time(value):
+    """The POSIX time a Received value ends with (after its last ';'),
+    or None if it has no date we can read."""
+    date = value.rpartition(';')[2].strip()
+    if not date or len(date) > 100:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return when.timestamp()
 
 
 _RSPF_RESULT = re.compile(r'^\s*([A-Za-z]+)')

@@ -167,6 +167,7 @@ CONVERTERS = {
     ('door', 'enabled'): _bool,
     ('door', 'xforward'): _bool,
     ('door', 'xforward_peers'): _networks,
+    ('door', 'command_defer_limit'): parse_interval,
     ('door', 'workers'): _positive_int,
     ('policy', 'authenticated_membership'): _bool,
     ('ratelimit', 'enabled'): _bool,
@@ -231,6 +232,8 @@ class SiteSettings:
     statistics_retention: timedelta = timedelta(days=400)
     # LMTP peers whose XFORWARD is believed (internal_networks added)
     xforward_peers: tuple = ('127.0.0.0/8', '::1/128')
+    # how long a command may be deferred for DNS trouble (from Received)
+    command_defer_limit: timedelta = timedelta(hours=4)
     problems: tuple = field(default=(), compare=False)
 
 
@@ -308,6 +311,7 @@ def load_settings(site_parser=None):
             tuple(get('door', 'xforward_peers')) + tuple(networks))),
         door_workers=max(1, get('door', 'workers')),
         command_temperror=get('door', 'command_temperror'),
+        command_defer_limit=get('door', 'command_defer_limit'),
         answering_runners=frozenset(
             _words(get('policy', 'answering_runners'))),
         answer=get('policy', 'answer'),

@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import re
+import time
 
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, ExitStack
@@ -28,6 +29,7 @@ from mailman.runners.lmtp import (
     LMTPController, LMTPHandler, LMTPRunner, split_recipient, SUBADDRESS_NAMES)
 from mailman_antibackscatter.app.trigger import MSGDATA_KEY
 from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.auth.headers import parse_headers, received_time
 from mailman_antibackscatter.auth.trustzone import xforward_client
 from mailman_antibackscatter.config.runtime import (
     get_authenticator, get_settings)
@@ -166,7 +168,8 @@ class AuthenticatingLMTPHandler(LMTPHandler):
         envelope.content = envelope.original_content = stamped
         setattr(envelope, ENVELOPE_VERDICT, verdict.to_dict())
         if (verdict.status is Status.TEMPERROR
-                and settings.command_temperror == 'defer'):
+                and settings.command_temperror == 'defer'
+                and deferral_open(raw, settings.command_defer_limit)):
             return await self._defer_commands(server, session, envelope)
         return await super().handle_DATA(server, session, envelope)
 
@@ -221,6 +224,31 @@ class AuthenticatingLMTPHandler(LMTPHandler):
         for is_deferred in deferred:
             merged.append(ERR_451_DNS if is_deferred else next(delivered))
         return '\r\n'.join(merged)
+
+
+def deferral_open(raw, limit):
+    """May the door still answer 451 for DNS trouble with *raw*?
+
+    Only until *limit* after the date in the topmost Received header (our
+    MTA wrote it when it accepted the message, and each retry carries it):
+    past that, or without a readable date, the message is accepted and
+    set aside unanswered, so the MTA never ends up bouncing it to a sender
+    nobody proved.
+    """
+    if not limit:
+        return False
+    headers = parse_headers(raw)[0]
+    received = next((h for h in headers if h.lname == 'received'), None)
+    accepted = received_time(received.value) if received else None
+    age = None if accepted is None else time.time() - accepted
+    if age is not None and age < limit.total_seconds():
+        return True
+    log.info('door: DNS trouble for message-id=%s, %s; accepting it (set '
+             'aside, unanswered) instead of deferring', message_id_of(raw),
+             'no readable date in its Received header' if age is None else
+             'received %d minutes ago, [door] command_defer_limit is %s' % (
+                 age // 60, limit))
+    return False
 
 
 def message_id_of(raw):

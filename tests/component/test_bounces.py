@@ -5,7 +5,7 @@ import email
 import re
 import time
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
@@ -27,6 +27,7 @@ from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.mta.deliver import (
     TaggedBulkDelivery, TaggedDeliver)
 from mailman_antibackscatter.runners.bounce import GatedBounceRunner
+from mailman_antibackscatter.app.trigger import MSGDATA_KEY
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from tests.component.helpers import enqueue
 
@@ -616,3 +617,45 @@ def test_a_missing_key_file_is_a_configuration_problem(mlist, tmp_path,
     assert 'NOT SIGNING' in caplog.text and path in caplog.text
     assert not any(path in p for p in status.status()[
         'configuration_problems'])
+
+
+def _door_delivery(received_age, rcpt):
+    """One LMTP delivery of a command from a domain whose DNS fails
+    (SERVFAIL), received by our MTA *received_age* ago; the replies."""
+    import asyncio
+    import email.utils
+    from types import SimpleNamespace
+    from mailman_antibackscatter.runners.lmtp import AuthenticatingLMTPHandler
+    received = email.utils.format_datetime(
+        datetime.now(timezone.utc) - received_age)
+    raw = ('Received: from mx.dnsfail.example (mx.dnsfail.example '
+           '[198.51.100.20])\r\n\tby lists.example.com (Postfix) with ESMTP'
+           ' id 1; {}\r\nFrom: carol@dnsfail.example\r\nTo: {}\r\n'
+           'Subject: help\r\nMessage-ID: <defer-{}@dnsfail.example>\r\n\r\n'
+           'help\r\n').format(received, rcpt, received_age.seconds)
+    envelope = SimpleNamespace(
+        content=raw.encode('ascii'), original_content=None,
+        mail_from='carol@dnsfail.example', rcpt_tos=[rcpt])
+    session = SimpleNamespace(peer=('127.0.0.1', 4711), host_name='mx')
+    handler = AuthenticatingLMTPHandler(workers=1)
+    return asyncio.run(handler.handle_DATA(None, session, envelope))
+
+
+def test_dns_deferral_at_the_door_is_bounded(mlist, dns, caplog):
+    """451 for a while, so the MTA retries; past [door] command_defer_limit
+    accepted (and set aside unanswered), so the MTA never gives up and
+    bounces it to a sender nobody could prove."""
+    dns.servfail('dnsfail.example')
+    try:
+        fresh = _door_delivery(timedelta(minutes=5), 'test-request@example.com')
+        with caplog.at_level('INFO', logger='mailman.antibackscatter'):
+            old = _door_delivery(timedelta(hours=5),
+                                 'test-request@example.com')
+    finally:
+        dns.clear_faults()
+    assert fresh.startswith('451 4.4.3')
+    assert old.startswith('250')
+    assert 'accepting' in caplog.text
+    queued = get_queue_messages('command')
+    assert len(queued) == 1
+    assert queued[0].msgdata[MSGDATA_KEY]['from_status'] == 'temperror'

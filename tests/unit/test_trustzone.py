@@ -152,3 +152,16 @@ def test_xforward_values_are_validated(attributes, expected):
 def test_xforward_problem_is_one_line():
     _client, problem = trustzone.xforward_client({'ADDR': '1.2.3.4\r\nfake'})
     assert problem and '\n' not in problem and '\r' not in problem
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('from a (b [192.0.2.1]) by mx; Mon, 01 Dec 2025 10:00:00 +0000',
+     1764583200.0),
+    ('from a (b [192.0.2.1]) by mx id 1', None),
+    ('from a by mx; not a date', None),
+    ('from a by mx; Mon, 01 Dec 2025 10:00:00', None),    # no zone
+    ('by mx; ' + 'x' * 5000, None),
+])
+def test_received_time(value, expected):
+    from mailman_antibackscatter.auth.headers import received_time
+    assert received_time(value) == expected
