@@ -6,6 +6,7 @@ The raw header block is parsed once, keeping byte offsets, so that every
 later step (DKIM, stamping) works on the bytes as received.
 """
 
+import datetime
 import email.utils
 import ipaddress
 import re
@@ -297,8 +298,11 @@ def received_time(value):
         when = email.utils.parsedate_to_datetime(date)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None or when.tzinfo is None:
+    if when is None:
         return None
+    if when.tzinfo is None:
+        # -0000 (RFC 5322: UTC, local zone unknown), or no zone at all
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return when.timestamp()
 
 

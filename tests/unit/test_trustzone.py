@@ -159,7 +159,8 @@ def test_xforward_problem_is_one_line():
      1764583200.0),
     ('from a (b [192.0.2.1]) by mx id 1', None),
     ('from a by mx; not a date', None),
-    ('from a by mx; Mon, 01 Dec 2025 10:00:00', None),    # no zone
+    ('from a by mx; Mon, 01 Dec 2025 10:00:00 -0000', 1764583200.0),
+    ('from a by mx; Mon, 01 Dec 2025 10:00:00', 1764583200.0),  # as UTC
     ('by mx; ' + 'x' * 5000, None),
 ])
 def test_received_time(value, expected):
