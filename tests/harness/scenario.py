@@ -89,7 +89,8 @@ class World:
             database_url=self.database_url,
             env={'PYTHONPATH': pythonpath})
         try:
-            self.mailman.start()
+            # generous: on a loaded machine runners take a minute to start
+            self.mailman.start(timeout=180)
         except Exception:
             self.stop()
             raise
