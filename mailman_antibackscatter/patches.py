@@ -5,7 +5,7 @@
 Mailman: four functions are wrapped (one of them in the three modules that
 import it by name), five built-in chains and rules are replaced by
 subclasses, and for the length of one call the delivery agents of
-`deliver()` and the bounces switchboard are swapped.  pyspf: its
+`deliver()` and the switchboards of the LMTP handler are swapped.  pyspf: its
 module-level `DNSLookup` (auth/spfcheck.py routes it through our
 resolver).  Postorius: its `list_nav` template tag is wrapped.
 

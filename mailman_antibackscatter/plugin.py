@@ -10,7 +10,8 @@ from mailman.config.config import external_configuration
 from mailman.interfaces.plugin import IPlugin
 from mailman_antibackscatter import patches
 from mailman_antibackscatter.app import heartbeat
-from mailman_antibackscatter.app.keys import key_path, read_ring
+from mailman_antibackscatter.app.keys import (
+    key_file_problem, key_path, read_ring)
 from mailman_antibackscatter.app.list_policy import on_list_deleting
 from mailman_antibackscatter.app.status import loaded
 from mailman_antibackscatter.config import runtime
@@ -207,6 +208,9 @@ class AntiBackscatterPlugin:
         if not settings.enabled or runtime.not_protecting():
             return
         migrate(config.db.engine)
+        problem = key_file_problem(config.VAR_DIR)
+        if problem:
+            log.error('configuration: %s', problem)
         if on_list_deleting not in subscribers:
             subscribers.append(on_list_deleting)
         try:

@@ -247,7 +247,12 @@ def import_smtp_log(paths, list_ids, limit):
 def import_smtp_log_once(pol=None):
     """At the start of the grace period, read Mailman's smtp.log once."""
     pol = pol or policy()
-    if not grace_active(pol) or read_ring(config.VAR_DIR).imported is not None:
+    try:
+        if not grace_active(pol) or (
+                read_ring(config.VAR_DIR).imported is not None):
+            return None
+    except (OSError, ValueError) as error:      # KeyFileError, bad bytes
+        log.error('grace period: smtp.log not read: %s', error)
         return None
     list_ids = {m.fqdn_listname.lower(): m.list_id
                 for m in getUtility(IListManager).mailing_lists}

@@ -1,14 +1,12 @@
 """The plugin's secrets: one key file in Mailman's var directory.
 
-`var/antibackscatter.key` (mode 0600, outside the database) holds
-
-* the seal key: only the door can write a verdict that later stages believe.
-  The state token in its Authentication-Results header carries an HMAC under
-  this key; a header written by anybody else fails the check and counts as
-  no verdict at all;
-* the return-path tag keys (auth/returnpath.py), rotated with overlap by
-  `mailman antibackscatter keys rotate`, and the day the plugin first signed
-  (the start of the roll-out grace period).
+`var/antibackscatter.key` (mode 0600, outside the database) holds the
+return-path tag keys (auth/returnpath.py), rotated with overlap by
+`mailman antibackscatter keys rotate`, and the day the plugin first signed
+(the start of the roll-out grace period).  `mailman antibackscatter keys
+generate` creates it.  A missing file is an error that names it, never
+replaced silently: a new key would invalidate every return-path tag still
+out there, so the bounces of mail already sent would be dropped.
 
 Every change is written to a temporary file and renamed over the old one
 under an exclusive lock, so readers in other runners always see a whole
@@ -16,21 +14,17 @@ file; they notice a rotation by the file's modification time.
 """
 
 import contextlib
-import dataclasses
 import fcntl
-import hashlib
-import hmac
 import logging
 import os
 
-from mailman.config import config
 from mailman_antibackscatter.auth.returnpath import (
-    add_key, format_keyfile, KeyRing, parse_keyfile, rotation_due)
+    add_key, format_keyfile, KeyFileError, KeyRing, parse_keyfile,
+    rotation_due)
 
 log = logging.getLogger('mailman.antibackscatter')
 
 KEY_FILE = 'antibackscatter.key'
-_seals = {}
 _rings = {}
 
 
@@ -63,23 +57,36 @@ def _read(path):
         return parse_keyfile(stream.read())
 
 
-def update_ring(var_dir, change):
-    """Apply *change* (KeyRing -> KeyRing) to the key file, under the lock."""
+def missing(path):
+    """The error for a key file that is not there."""
+    return KeyFileError(
+        'the key file {} is missing; restore it from a backup, or create a '
+        'new one with `mailman antibackscatter keys generate` (a new key '
+        'invalidates the return paths of mail already sent)'.format(path))
+
+
+def update_ring(var_dir, change, create=False):
+    """Apply *change* (KeyRing -> KeyRing) to the key file, under the lock.
+
+    A missing file raises KeyFileError unless *create* (`keys generate`).
+    """
     path = key_path(var_dir)
     with _locked(path):
-        ring = _read(path) if os.path.exists(path) else KeyRing()
-        if ring.seal is None:
-            ring = dataclasses.replace(ring, seal=os.urandom(32).hex())
-            log.info('created the verdict seal key in %s', path)
+        exists = os.path.exists(path)
+        if not exists and not create:
+            raise missing(path)
+        ring = _read(path) if exists else KeyRing()
         new = change(ring)
-        if new != ring or not os.path.exists(path):
+        if new != ring or not exists:
             _write(path, new)
+            if not exists:
+                log.info('created the key file %s', path)
     _rings.pop(path, None)
     return new
 
 
 def read_ring(var_dir):
-    """The key file's contents, created with a seal key on first use.
+    """The key file's contents; KeyFileError if it is missing or broken.
 
     Cached per process and re-read when the file changes (a rotation).
     """
@@ -87,16 +94,36 @@ def read_ring(var_dir):
     try:
         stat = os.stat(path)
     except FileNotFoundError:
-        return update_ring(var_dir, lambda ring: ring)
+        raise missing(path) from None
     stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     cached = _rings.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
     ring = _read(path)
-    if ring.seal is None:
-        ring = update_ring(var_dir, lambda ring: ring)
     _rings[path] = (stamp, ring)
     return ring
+
+
+def key_file_problem(var_dir):
+    """Why the key file cannot be used, as one line, or None."""
+    try:
+        read_ring(var_dir)
+    except (OSError, ValueError) as error:      # KeyFileError, bad bytes
+        return str(error)
+    return None
+
+
+def generate(var_dir, today, lifetime):
+    """The ring with a signing key, creating the key file if needed
+    (`mailman antibackscatter keys generate`); (ring, created a key)."""
+    added = []
+
+    def first_key(ring):
+        if ring.current is not None:
+            return ring
+        added.append(True)
+        return add_key(ring, today, lifetime)
+    return update_ring(var_dir, first_key, create=True), bool(added)
 
 
 def _rotate_if_old(ring, today, lifetime):
@@ -123,24 +150,3 @@ def signing_ring(var_dir, today, lifetime):
         log.info('generated the first return-path tag key')
         return add_key(ring, today, lifetime)
     return update_ring(var_dir, first_key)
-
-
-def site_key(var_dir):
-    """The seal key in *var_dir* (never rotates, so cached for good)."""
-    key = _seals.get(var_dir)
-    if key is None:
-        key = _seals[var_dir] = bytes.fromhex(read_ring(var_dir).seal)
-    return key
-
-
-def sealer(key):
-    """token -> seal: the function the door and the readers share."""
-    def seal(token):
-        return hmac.new(key, token.encode('ascii', 'replace'),
-                        hashlib.sha256).hexdigest()[:32]
-    return seal
-
-
-def current_sealer():
-    """The sealer of this Mailman installation."""
-    return sealer(site_key(config.VAR_DIR))

@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 
 from mailman.app.moderator import hold_message
-from mailman.interfaces.messages import IMessageStore
 from mailman.interfaces.requests import IListRequests, RequestType
 from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.app.list_policy import policy_for
@@ -18,9 +17,7 @@ from mailman_antibackscatter.app.trigger import (
     answering, current, MSGDATA_KEY, Trigger, verdict_of)
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.auth.explain import explain
-from mailman_antibackscatter.config.runtime import get_settings
 from mailman_antibackscatter.text import one_line
-from zope.component import getUtility
 
 log = logging.getLogger('mailman.antibackscatter')
 
@@ -50,20 +47,6 @@ class HeldPost:
                 explanation=one_line(explain(verdict))))
 
 
-def _verdict(data):
-    """The verdict stored with a held post (msgdata or the stored copy)."""
-    authserv_id = get_settings().engine.authserv_id
-    if MSGDATA_KEY in data:
-        return verdict_of(None, data, authserv_id)
-    message_id = data.get('_mod_message_id')
-    if not message_id:
-        return None
-    # Held before the plugin stored verdicts in msgdata: read the door's
-    # sealed header from the stored message.
-    held = getUtility(IMessageStore).get_message_by_id(message_id)
-    return None if held is None else verdict_of(held, None, authserv_id)
-
-
 def held_post(mlist, request_id):
     """The held post *request_id* of *mlist*, or None."""
     found = IListRequests(mlist).get_request(
@@ -78,7 +61,8 @@ def held_post(mlist, request_id):
         message_id=str(data.get('_mod_message_id', '')),
         reason=str(data.get('_mod_reason', '')),
         hold_date=data.get('_mod_hold_date'),
-        verdict=_verdict(data))
+        # hold_message copied the door's msgdata with the post
+        verdict=verdict_of(data))
 
 
 def held_posts(mlist):

@@ -3,6 +3,7 @@
 from mailman.config import config
 from mailman_antibackscatter import __version__
 from mailman_antibackscatter.app import heartbeat
+from mailman_antibackscatter.app.keys import key_file_problem
 from mailman_antibackscatter.app.list_policy import site_defaults
 from mailman_antibackscatter.auth import render_verdict
 from mailman_antibackscatter.auth.explain import explain
@@ -88,7 +89,9 @@ def status():
             nameservers=['{}:{}'.format(h, p)
                          for h, p in settings.engine.nameservers],
             timeout=settings.engine.dns_timeout),
-        configuration_problems=list(settings.problems),
+        configuration_problems=list(settings.problems) + [
+            problem for problem in [key_file_problem(config.VAR_DIR)]
+            if problem],
         )
 
 

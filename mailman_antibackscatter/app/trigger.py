@@ -1,22 +1,27 @@
 """The incoming message that Mailman is answering right now, and its verdict.
 
-The door (the LMTP runner) writes the verdict into an Authentication-Results
-header under the site's own authserv-id.  Whichever process later handles the
-message (a runner, or the REST server when a moderator rejects a held post)
-reads it back once, keeps it in msgdata, and makes it the *trigger* for the
-duration of the handling, so the exit can ask: is the recipient of this
-automatic message proven to be the author of the message that caused it?
+The door (the LMTP runner) puts the verdict into the msgdata of everything
+it queues (`MSGDATA_KEY`); Mailman keeps msgdata with the message through
+its queues and copies it into the requests database with a held post, and
+msgdata never leaves the site.  Whichever process later handles the message
+(a runner, or the REST server when a moderator rejects a held post) makes
+it the *trigger* for the duration of the handling, so the exit can ask: is
+the recipient of this automatic message proven to be the author of the
+message that caused it?  A message that never passed the door has no
+verdict, whatever headers it carries.
 """
 
 import ipaddress
+import logging
 
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from mailman_antibackscatter.app.keys import current_sealer
-from mailman_antibackscatter.auth import Status, Verdict, parse_verdict
+from mailman_antibackscatter.auth import Status, Verdict
 from mailman_antibackscatter.config.runtime import get_settings
+
+log = logging.getLogger('mailman.antibackscatter')
 
 # msgdata key; it does not start with '_' so the switchboard keeps it, and
 # hold_message() copies it into the requests database with the held post.
@@ -68,7 +73,7 @@ def answering_runner(original):
         settings = get_settings()
         if not settings.enabled or self.name not in settings.answering_runners:
             return original(self, msg, msgdata)
-        verdict = verdict_of(msg, msgdata, settings.engine.authserv_id)
+        verdict = verdict_of(msgdata)
         trigger = Trigger(
             list_id=msgdata.get('listid', ''),
             message_id=str(msg.get('message-id', '')),
@@ -78,31 +83,21 @@ def answering_runner(original):
     return _process_one_file
 
 
-def verdict_of(msg, msgdata, authserv_id):
-    """The door's verdict for *msg*: from msgdata, else from our own header.
+def verdict_of(msgdata):
+    """The door's verdict from *msgdata*, or None.
 
-    Only a header sealed with the site key counts.  Returns None when the
-    message never passed the door (for example it was queued with `mailman
-    inject`, or carries a header somebody else wrote); callers treat that as
-    not proven.
+    None when the message never passed the door (queued with `mailman
+    inject` or REST, or `[door] enabled: no`) or the stored verdict cannot
+    be read; callers treat that as not proven.
     """
     stored = msgdata.get(MSGDATA_KEY) if msgdata is not None else None
-    if stored:
-        try:
-            return Verdict.from_dict(stored)
-        except Exception:
-            pass
-    if msg is None:
+    if not stored:
         return None
-    seal = current_sealer()
-    for value in msg.get_all('Authentication-Results', []):
-        verdict = parse_verdict(
-            str(value), authserv_id, seal=seal)
-        if verdict is not None:
-            if msgdata is not None:
-                msgdata[MSGDATA_KEY] = verdict.to_dict()
-            return verdict
-    return None
+    try:
+        return Verdict.from_dict(stored)
+    except Exception:
+        log.warning('unreadable verdict in msgdata; treated as none')
+        return None
 
 
 def from_internal_client(verdict, networks):

@@ -11,23 +11,24 @@ Nothing in this package imports mailman.
 
 Notes on behaviour not spelled out by the names:
 
-* Trust zone.  Headers above (and including) the first Received header whose
-  client IP is outside ``internal_networks`` were added by our own hosts.
-  If every Received header is internal the whole header is local; a message
-  without any Received header has no local headers.  Only Authentication-
-  Results / Received-SPF headers inside that zone, whose authserv-id (for
-  Received-SPF: ``receiver=``) is in ``trusted_authserv_ids``, are believed;
-  our own ``authserv_id`` is never believed (stamp() removes it everywhere).
+* Trust zone.  The walk reads the topmost Received header (written by the
+  site's MTA) from its TCP info, never the HELO, goes down past at most
+  ``local_hops`` Received headers of ``internal_networks`` hosts, and stops
+  at the first external one (the client) or at one it cannot read (no
+  client).  Only Authentication-Results / Received-SPF headers above that
+  boundary, whose authserv-id (for Received-SPF: ``receiver=``) is in
+  ``trusted_authserv_ids``, are believed; our own ``authserv_id`` is never
+  believed (stamp() removes it everywhere).
 * Our Authentication-Results value holds the readable spf/dkim/arc/dmarc
-  clauses plus an ``x-antibackscatter=<status>`` clause whose
-  ``policy.state`` property is the whole verdict (zlib-compressed JSON,
-  base64url); parse_verdict() decodes that, render_verdict() writes it.
+  clauses plus an ``x-antibackscatter=<status>`` clause with the reason;
+  it carries no verdict state and names no client (list copies keep it).
+  The Verdict round-trips through to_dict()/from_dict() instead.
 * At most MAX_SIGNATURES (20) DKIM signatures are verified per message;
   further ones get result 'policy'.
 * DNS names that cannot exist (over-long labels etc.) count as NXDOMAIN.
 """
 
-from .authresults import parse_verdict, render_verdict
+from .authresults import render_verdict
 from .engine import Authenticator, EngineSettings
 from .resolver import CachingResolver, DNSTempError
 from .verdict import (ARCResult, ClientInfo, DKIMResult, SPFResult, Status,
@@ -36,5 +37,5 @@ from .verdict import (ARCResult, ClientInfo, DKIMResult, SPFResult, Status,
 __all__ = [
     'ARCResult', 'Authenticator', 'CachingResolver', 'ClientInfo',
     'DKIMResult', 'DNSTempError', 'EngineSettings', 'SPFResult', 'Status',
-    'Verdict', 'parse_verdict', 'render_verdict',
+    'Verdict', 'render_verdict',
 ]

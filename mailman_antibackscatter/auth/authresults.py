@@ -3,30 +3,24 @@
 """Authentication-Results headers (RFC 8601): the one parser, and our own.
 
 parse() reads any A-R value: the trusted headers of our own hosts, the
-ARC-Authentication-Results of a trusted sealer and our own header.  Our
-header is written by render_verdict(), folded by fold() and read back by
-parse_verdict(); its ``x-antibackscatter`` clause carries the whole verdict.
+ARC-Authentication-Results of a trusted sealer.  Our own header, written by
+render_verdict() and folded by fold(), is for people: it says what the door
+found, and list copies may carry it, so it holds no verdict state, no client
+address and no HELO.  The verdict itself travels in Mailman's msgdata.
 """
 
-import base64
-import hmac
-import json
 import re
-import zlib
 
 import authres
 
 from .headers import domain_of
 from .psl import normalize_domain
-from .verdict import Verdict
 
-__all__ = ['STATE_METHOD', 'authserv_id_of', 'fold', 'header_field',
-           'parse', 'parse_verdict', 'passes', 'render_verdict',
-           'reported_client']
+__all__ = ['VERDICT_METHOD', 'authserv_id_of', 'fold', 'header_field',
+           'parse', 'passes', 'render_verdict', 'reported_client']
 
-# Our own result method in the Authentication-Results header; it carries the
-# complete verdict (compressed JSON, base64url) so it can be reconstructed.
-STATE_METHOD = 'x-antibackscatter'
+# Our own result method: the status of the From address.
+VERDICT_METHOD = 'x-antibackscatter'
 
 
 # -- reading any A-R value ---------------------------------------------------
@@ -162,44 +156,51 @@ def _printable(text):
     return re.sub(r'[^\x20-\x7e]', '?', text or '')
 
 
-def _chunks(token, size=400):
-    """Split the state token so the header can be folded into short lines."""
-    return [token[i:i + size] for i in range(0, len(token), size)] or ['']
+_PVALUE_CHARS = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]")
+_ADDR_SPEC = re.compile(r"[^@]+@[^@]+")
 
 
 def _pvalue(text):
-    """A property value authres can always parse back unquoted."""
-    return (re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]", '?', text or '')
-            or 'unknown')
+    """A property value authres can always parse back unquoted: a token,
+    or local@domain with one '@'."""
+    value = _PVALUE_CHARS.sub('?', text or '')
+    if '@' in value and not _ADDR_SPEC.fullmatch(value):
+        value = value.replace('@', '?')
+    return value or 'unknown'
 
 
 def _comment(text):
     return re.sub(r'[()\\]', '', _printable(text))
 
 
-def _state_token(verdict):
-    data = json.dumps(verdict.to_dict(), separators=(',', ':'),
-                      sort_keys=True).encode('utf-8')
-    return base64.urlsafe_b64encode(zlib.compress(data, 9)).decode(
-        'ascii').rstrip('=')
+class _Quoted(str):
+    """A value authres always writes as a quoted-string (it leaves one
+    with an '@' unquoted, which it then cannot parse back)."""
+
+    def quote_if_needed(self):
+        return '"%s"' % self
+
+
+def _quoted(text):
+    return _Quoted(re.sub(r'["\\]', "'", _printable(text)))
 
 
 def _property(ptype, name, value):
     return authres.core.AuthenticationResultProperty(ptype, name, value)
 
 
-def _spf_result(verdict, client_comment):
+def _spf_result(verdict):
     spf = verdict.spf
     if spf is None:
-        return authres.result('spf', result='none',
-                              result_comment=client_comment)
+        return authres.result('spf', result='none')
     if spf.identity == 'helo':
-        prop = _property('smtp', 'helo', _pvalue(spf.domain))
-    else:
-        prop = _property('smtp', 'mailfrom',
-                         _pvalue(verdict.mail_from or spf.domain))
+        # The HELO names the client: the clause says only what was checked.
+        return authres.result('spf', result=_pvalue(spf.result),
+                              result_comment='helo')
+    prop = _property('smtp', 'mailfrom',
+                     _pvalue(verdict.mail_from or spf.domain))
     return authres.result('spf', result=_pvalue(spf.result),
-                          result_comment=client_comment, properties=[prop])
+                          properties=[prop])
 
 
 def _dkim_results(verdict):
@@ -231,85 +232,31 @@ def _arc_result(verdict):
                           properties=props)
 
 
-def render_verdict(verdict, authserv_id, seal=None):
+def render_verdict(verdict, authserv_id):
     """Our RFC 8601 header value for *verdict*, built with authres.
 
-    *seal* (token -> str), when given, adds policy.seal=seal(token) so
-    the reader can tell this header from one written by anybody else.
-    """
-    token = _state_token(verdict)
-    client = verdict.client
-    client_comment = None
-    if client and (client.ip or client.helo):
-        client_comment = _comment('client-ip %s helo %s via %s' % (
-            (client.ip or 'unknown')[:64], (client.helo or 'unknown')[:100],
-            client.source[:20]))
-    results = [_spf_result(verdict, client_comment)]
+    It always parses back; it names no client address and no HELO."""
+    results = [_spf_result(verdict)]
     results.extend(_dkim_results(verdict))
     results.append(_arc_result(verdict))
     # DMARC-style verdict for the From address
     if verdict.from_address:
         domain = verdict.from_address.rpartition('@')[2]
         props = [_property('header', 'from', _pvalue(domain))]
-        if verdict.dmarc_policy:
-            props.append(_property('policy', 'dmarc', verdict.dmarc_policy))
+        published = ('p=' + _comment(verdict.dmarc_policy)[:20]
+                     if verdict.dmarc_policy else None)
         results.append(authres.result(
-            'dmarc', result=verdict.from_status.value, properties=props))
-    # Our state: everything needed to rebuild this verdict.
-    props = [_property('policy', 'state' if i == 0 else 'state%d' % (i + 1),
-                       chunk)
-             for i, chunk in enumerate(_chunks(token))]
-    if seal is not None:
-        props.append(_property('policy', 'seal', seal(token)))
-    results.append(authres.result(
-        STATE_METHOD, result=verdict.status.value,
-        result_comment='temperror' if verdict.temperror else None,
-        reason=_printable(verdict.reason)[:200] or None,
-        properties=props))
+            'dmarc', result=verdict.from_status.value,
+            result_comment=published, properties=props))
+    ours = authres.result(
+        VERDICT_METHOD, result=verdict.status.value,
+        result_comment='temperror' if verdict.temperror else None)
+    if verdict.reason:
+        ours.reason = _quoted(verdict.reason[:200])
+    results.append(ours)
     header = authres.AuthenticationResultsHeader(
         authserv_id=authserv_id, results=results)
     return header.header_value()
-
-
-def parse_verdict(value, authserv_id, seal=None):
-    """The Verdict in our own header value; None if not ours or unparsable.
-
-    With *seal* (token -> str), the header must carry policy.seal equal
-    to seal(token): a header anyone could write proves nothing.
-    """
-    try:
-        if isinstance(value, bytes):
-            value = value.decode('utf-8', 'replace')
-        value = re.sub(r'\r?\n[ \t]+', ' ', value).strip()
-        claimed, results = parse(value)
-        if (claimed or '').lower() != (authserv_id or '').lower():
-            return None
-        for result in results:
-            if getattr(result, 'method', None) != STATE_METHOD:
-                continue
-            parts = {prop.name: str(prop.value)
-                     for prop in result.properties
-                     if prop.type == 'policy'
-                     and prop.name.startswith('state')}
-            if 'state' not in parts:
-                continue
-            token = parts['state']
-            n = 2
-            while 'state%d' % n in parts:
-                token += parts['state%d' % n]
-                n += 1
-            if seal is not None:
-                found = [str(prop.value) for prop in result.properties
-                         if prop.type == 'policy' and prop.name == 'seal']
-                if len(found) != 1 or not hmac.compare_digest(
-                        found[0], seal(token)):
-                    return None
-            token += '=' * (-len(token) % 4)
-            data = zlib.decompress(base64.urlsafe_b64decode(token))
-            return Verdict.from_dict(json.loads(data))
-    except Exception:
-        return None
-    return None
 
 
 def fold(value, linesep, limit=78):
@@ -355,9 +302,9 @@ def fold(value, linesep, limit=78):
     return (linesep.decode('ascii') + '\t').join(lines)
 
 
-def header_field(verdict, authserv_id, linesep, seal=None):
+def header_field(verdict, authserv_id, linesep):
     """Our whole Authentication-Results field, folded, as bytes."""
-    value = render_verdict(verdict, authserv_id, seal=seal)
+    value = render_verdict(verdict, authserv_id)
     return b''.join([b'Authentication-Results: ',
                      fold(value, linesep).encode('utf-8', 'replace'),
                      linesep])

@@ -40,6 +40,7 @@ class EngineSettings:
     trusted_authserv_ids: frozenset = frozenset()
     trusted_arc_sealers: frozenset = frozenset()
     internal_networks: tuple = ('127.0.0.0/8', '::1/128')
+    local_hops: int = 0
     alignment: str = 'relaxed'
     nameservers: tuple = ()
     dns_timeout: float = 5.0
@@ -84,7 +85,8 @@ class Authenticator:
         alignment = Alignment(settings.alignment, settings.public_suffix_list)
         self.zone = TrustZone(settings.authserv_id,
                               settings.trusted_authserv_ids,
-                              settings.internal_networks)
+                              settings.internal_networks,
+                              settings.local_hops)
         self.spf = SPFChecker(resolver, settings.authserv_id,
                               settings.dns_timeout)
         self.dkim = DKIMChecker(resolver, settings.min_key_bits)
@@ -112,14 +114,14 @@ class Authenticator:
                 reason='internal error while authenticating: %s' % (
                     type(exc).__name__,))
 
-    def stamp(self, raw, verdict, seal=None):
+    def stamp(self, raw, verdict):
         """*raw* with our Authentication-Results header for *verdict* on
         top, and every header claiming to be ours (or a trusted host's,
-        outside the trust zone) removed.  *seal* as in render_verdict."""
+        outside the trust zone) removed."""
         raw = _as_bytes(raw)
         headers, _body_offset, linesep, _problems = parse_headers(raw)
         parts = [authresults.header_field(
-            verdict, self.settings.authserv_id, linesep, seal=seal)]
+            verdict, self.settings.authserv_id, linesep)]
         pos = 0
         for start, end in self.zone.stale_results(headers):
             parts.append(raw[pos:start])
@@ -132,6 +134,10 @@ class Authenticator:
         headers, body_offset, _linesep, problems = parse_headers(raw)
         mail_from = normalize_mail_from(mail_from)
         from_address, from_problem = parse_from(raw, headers)
+        bare_cr = [p for p in problems if p.startswith('bare CR')]
+        if bare_cr:
+            # Mailman would read other headers (perhaps another From).
+            from_address, from_problem = None, bare_cr[0]
         client, trusted = self.zone.survey(headers, client)
         evidence = Evidence(trusted)
         with self.resolver.budget(settings.dns_timeout):

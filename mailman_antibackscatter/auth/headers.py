@@ -6,6 +6,7 @@ The raw header block is parsed once, keeping byte offsets, so that every
 later step (DKIM, stamping) works on the bytes as received.
 """
 
+import datetime
 import email.utils
 import ipaddress
 import re
@@ -14,7 +15,7 @@ from .psl import normalize_domain
 
 __all__ = ['Header', 'parse_headers', 'parse_received', 'parse_address',
            'parse_from', 'parse_received_spf', 'domain_of',
-           'normalize_mail_from']
+           'normalize_mail_from', 'received_time']
 
 
 class Header:
@@ -84,6 +85,10 @@ def parse_headers(raw):
         if not stripped:
             body_offset = line_end
             break
+        if b'\r' in stripped:
+            # Python's parser (Mailman's) ends a line there too: the door
+            # and Mailman would read different headers.
+            problems.append('bare CR in header line %r' % stripped[:40])
         if stripped[:1] in (b' ', b'\t'):
             if current is None:
                 problems.append('continuation line before the first header')
@@ -172,11 +177,16 @@ def normalize_mail_from(mail_from):
 
 # -- Received ----------------------------------------------------------------
 
-_FROM_CLAUSE = re.compile(r'^\s*from\s+(.*?)(?:\s+by\s+|;|$)', re.I | re.S)
-_BRACKET_IP = re.compile(r'\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]')
-_PAREN_IP = re.compile(r'\(\s*([0-9A-Fa-f:.]+)\s*\)')
-_HELO_EQ = re.compile(r'helo=([^\s()\[\]]+)', re.I)
+# Words that may follow the from-clause of a Received header (RFC 5321
+# section 4.4); anything else there makes the clause unreadable.
+_AFTER_FROM = frozenset(('by', 'via', 'with', 'id', 'for'))
+_BRACKET_IP = re.compile(r'\[(?:IPv6:)?([0-9A-Fa-f:.]+)\](?::\d+)?', re.I)
+# Exim's words inside its TCP info that the client chose.
+_CLIENT_WORDS = re.compile(r'(?:helo|ident)=\S*', re.I)
+_HELO_EQ = re.compile(r'helo=([^\s()]+)', re.I)
 _COMMENTS = re.compile(r'\([^()]*\)')
+# Longest comment read in a from-clause; TCP info is far shorter.
+_MAX_COMMENT = 1000
 
 
 def _ip(text):
@@ -189,39 +199,111 @@ def _ip(text):
     return str(ip)
 
 
-def parse_received(value):
-    """Return (ip, helo) of the connecting client recorded in a Received
-    value, or (None, None) if it does not record one."""
-    m = _FROM_CLAUSE.match(value)
-    if not m:
-        return None, None
-    clause = m.group(1)
-    ip = None
-    for candidate in _BRACKET_IP.findall(clause):
-        ip = _ip(candidate)
-        if ip:
+def _comment_at(text, pos):
+    """(inner text without nested comments, end) of the comment starting
+    at text[pos] == '(', or (None, pos) if it is unterminated or long."""
+    depth, index, inner = 0, pos, []
+    limit = min(len(text), pos + _MAX_COMMENT)
+    while index < limit:
+        char = text[index]
+        if char == '\\':
+            index += 2
+            continue
+        if char == '(':
+            depth += 1
+        elif char == ')':
+            depth -= 1
+            if depth == 0:
+                return ''.join(inner), index + 1
+        elif depth == 1:
+            inner.append(char)
+        index += 1
+    return None, pos
+
+
+def _from_clause(value):
+    """(first word, [comments]) of a Received from-clause, or None when the
+    value has no from-clause or one we cannot read."""
+    text = value.lstrip()
+    if text[:4].lower() != 'from' or text[4:5] not in (' ', '\t'):
+        return None
+    pos = len(text) - len(text[4:].lstrip())
+    end = pos
+    while end < len(text) and not text[end].isspace() and text[end] != '(':
+        end += 1
+    first = text[pos:end]
+    comments = []
+    pos = end
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text) or text[pos] == ';':
             break
-    if ip is None:
-        # Exchange: "from NAME (1.2.3.4)"
-        for candidate in _PAREN_IP.findall(clause):
-            ip = _ip(candidate)
-            if ip:
-                break
-    first = clause.split(None, 1)[0] if clause.split() else ''
-    helo = None
-    m_helo = _HELO_EQ.search(clause)
-    if m_helo:
-        # Exim records the HELO name as helo= when it differs.
-        helo = m_helo.group(1)
-    elif first and not first.startswith(('(', '[')):
-        helo = first
-    elif first.startswith('['):
-        helo = first  # address literal given as HELO
-    if ip is None and first.startswith('['):
-        ip = _ip(first.strip('[]').replace('IPv6:', '').replace('ipv6:', ''))
-    if helo:
-        helo = helo.rstrip(')')
+        if text[pos] == '(':
+            inner, pos = _comment_at(text, pos)
+            if inner is None:
+                return None
+            comments.append(inner)
+            continue
+        word = text[pos:pos + 5].split(None, 1)[0].lower()
+        if word not in _AFTER_FROM:
+            return None
+        break
+    return first, comments
+
+
+def parse_received(value):
+    """Return (ip, helo) of the client a Received value records, or
+    (None, None) if it records none we can be sure of.
+
+    The address is read only from what the receiving MTA wrote itself, its
+    TCP info: ``from HELO (rdns [IP])`` (Postfix, Sendmail), ``from rdns
+    ([IP]:port helo=HELO)`` or ``from [IP] (helo=HELO)`` (Exim), ``from
+    NAME (IP)`` (Exchange).  The HELO name is the client's choice and is
+    never read as the address; TCP info naming two addresses names none.
+    """
+    clause = _from_clause(value)
+    if clause is None or not clause[0]:
+        return None, None
+    first, comments = clause
+    tcp_info = comments[0] if comments else ''
+    m_helo = _HELO_EQ.search(tcp_info)
+    helo = m_helo.group(1) if m_helo else first
+    found = _BRACKET_IP.findall(_CLIENT_WORDS.sub(' ', tcp_info))
+    if len(found) > 1:
+        return None, None
+    if found:
+        ip = _ip(found[0])
+    elif _ip(tcp_info.strip()):
+        ip = _ip(tcp_info.strip())          # Exchange
+    elif _BRACKET_IP.fullmatch(first):
+        # Exim without a host name writes the address first; its TCP info
+        # then has no address of its own.
+        ip = _ip(_BRACKET_IP.fullmatch(first).group(1))
+        helo = m_helo.group(1) if m_helo else None
+    else:
+        ip = None
+    if not ip:
+        return None, None
     return ip, helo or None
+
+
+def received_time(value):
+    """The POSIX time a Received value ends with (after its last ';'),
+    or None if it has no date we can read."""
+    date = value.rpartition(';')[2].strip()
+    if not date or len(date) > 100:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        # -0000 (RFC 5322: UTC, local zone unknown), or no zone at all
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
 
 
 _RSPF_RESULT = re.compile(r'^\s*([A-Za-z]+)')

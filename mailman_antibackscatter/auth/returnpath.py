@@ -43,7 +43,7 @@ CLOCK_SKEW_DAYS = 1
 # The day field wraps every DAY_MODULO days, so one key may only ever cover
 # a shorter span: then a day field names a single day and a tag cannot come
 # back to life 1000 days later.  A key older than this stops verifying;
-# seal.signing_ring retires a signing key well before (see rotation_due).
+# keys.signing_ring retires a signing key well before (see rotation_due).
 MAX_KEY_AGE = DAY_MODULO - 2 * CLOCK_SKEW_DAYS - 1
 MESSAGE_REF_HEX = 10    # 40 bits: tells a list's messages of one day apart
 MAX_BINDING = 320       # longer VERP parts are hostile: an address is < 320
@@ -69,7 +69,6 @@ class KeyRing:
 
     keys: tuple = ()
     grace_start: int = None      # day the plugin first signed, for roll-out
-    seal: str = field(default=None, repr=False)   # verdict seal key (seal.py)
     imported: int = None         # day Mailman's smtp.log was read (roll-out)
     _by_kid: dict = field(default=None, compare=False, repr=False)
 
@@ -197,7 +196,8 @@ def tag_local(bounces_local, tag, rest, delimiter='+'):
 # -- the key file -----------------------------------------------------------
 #
 # One line per key, so one file holds every secret of the plugin:
-#   <64 hex>                                   the verdict seal key (seal.py)
+#   <64 hex>                  the verdict seal key of earlier versions:
+#                             read and dropped on the next write
 #   tag <kid> <64 hex> <created day> [<retired day>]
 #   grace-start <day>
 #   smtp-log-imported <day>
@@ -211,7 +211,7 @@ def _day(word):
 
 
 def parse_keyfile(text):
-    keys, seal, grace, imported = [], None, None, None
+    keys, grace, imported = [], None, None
     for number, line in enumerate(text.splitlines(), 1):
         words = line.split('#', 1)[0].split()
         if not words:
@@ -228,9 +228,8 @@ def parse_keyfile(text):
                 grace = _day(words[1])
             elif words[0] == 'smtp-log-imported' and len(words) == 2:
                 imported = _day(words[1])
-            elif len(words) == 1 and seal is None:
-                bytes.fromhex(words[0])
-                seal = words[0]
+            elif len(words) == 1 and len(bytes.fromhex(words[0])) == 32:
+                pass            # the unused verdict seal key of old files
             else:
                 raise ValueError('unknown line')
         except ValueError as error:
@@ -239,14 +238,11 @@ def parse_keyfile(text):
     kids = [k.kid for k in keys]
     if len(set(kids)) != len(kids):
         raise KeyFileError('a key id appears twice')
-    return KeyRing(keys=tuple(keys), grace_start=grace, seal=seal,
-                   imported=imported)
+    return KeyRing(keys=tuple(keys), grace_start=grace, imported=imported)
 
 
 def format_keyfile(ring):
     lines = ['# mailman-antibackscatter secrets; keep mode 0600, never share.']
-    if ring.seal:
-        lines.append(ring.seal)
     for key in ring.keys:
         line = 'tag {} {} {}'.format(key.kid, key.secret.hex(), key.created)
         if key.retired is not None:

@@ -1,12 +1,18 @@
 # Copyright (C) 2026 The mailman_antibackscatter authors
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The trust zone: which headers the site's own hosts wrote, and who
-connected to them.
+"""The trust boundary: which headers the site's own hosts wrote, and the
+client that connected to them.
 
-Headers above (and including) the first Received header whose client IP is
-outside the internal networks were added by our own hosts.  Only the
-Authentication-Results and Received-SPF headers in that zone whose
-authserv-id is trusted are believed; our own authserv-id never is.
+The walk starts at the topmost Received header (the one the site's MTA
+wrote when the client connected) and reads only its TCP info, never the
+HELO.  It goes down past Received headers of internal hosts (content
+filters that re-inject, internal relays), at most ``local_hops`` of them,
+and stops at the first external one: that hop's client is the client, and
+the headers above it (and it) are the zone.  A Received it cannot read, or
+one more internal hop than allowed, ends the walk there with no client:
+nothing below it was written by us.  Only the Authentication-Results and
+Received-SPF headers in the zone whose authserv-id is trusted are believed;
+our own authserv-id never is.
 """
 
 import ipaddress
@@ -16,21 +22,60 @@ from .headers import domain_of, parse_received, parse_received_spf
 from .psl import normalize_domain
 from .verdict import ClientInfo
 
-__all__ = ['TrustZone']
+__all__ = ['TrustZone', 'xforward_client']
 
 _RESULT_HEADERS = ('authentication-results', 'received-spf')
+# Longest XFORWARD HELO kept (a DNS name is at most 253 characters).
+_MAX_HELO = 255
+_UNAVAILABLE = ('[UNAVAILABLE]', '[TEMPUNAVAIL]')
+
+
+def _one_line(text, limit=80):
+    return ''.join(c if ' ' <= c <= '~' else '?' for c in text[:limit])
+
+
+def xforward_client(attributes):
+    """(ClientInfo or None, problem or None) from XFORWARD attributes.
+
+    ADDR must be an IP address; a HELO with control characters or over
+    255 characters is dropped.  *problem* is one printable line saying
+    what was ignored."""
+    address = attributes.get('ADDR')
+    if not address or address.upper() in _UNAVAILABLE:
+        return None, None
+    text = address[5:] if address.upper().startswith('IPV6:') else address
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None, 'XFORWARD ADDR is not an IP address: %r' % (
+            _one_line(address),)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    helo = attributes.get('HELO')
+    problem = None
+    if helo and helo.upper() in _UNAVAILABLE:
+        helo = None
+    if helo and (len(helo) > _MAX_HELO
+                 or any(c < ' ' or c == '\x7f' for c in helo)):
+        problem = 'XFORWARD HELO ignored: %r' % (_one_line(helo),)
+        helo = None
+    return ClientInfo(ip=str(ip), helo=helo or None,
+                      source='xforward'), problem
 
 
 class TrustZone:
     """Reads the headers our hosts wrote, given our authserv-id, the ids
-    we trust and the networks of our own hosts."""
+    we trust, the networks of our own hosts and how many of their
+    Received headers may lie above the one naming the client."""
 
-    def __init__(self, authserv_id, trusted_authserv_ids, internal_networks):
+    def __init__(self, authserv_id, trusted_authserv_ids, internal_networks,
+                 local_hops=0):
         self.authserv_id = authserv_id.lower()
         self.trusted_ids = frozenset(
             x.lower() for x in trusted_authserv_ids) - {self.authserv_id}
         self.networks = tuple(ipaddress.ip_network(n, strict=False)
                               for n in internal_networks)
+        self.local_hops = max(0, local_hops)
 
     def internal(self, ip):
         """Is *ip* one of our own hosts?"""
@@ -44,22 +89,27 @@ class TrustZone:
     def end(self, headers):
         """Return (zone_end, ip, helo).
 
-        Headers with index < zone_end were added by our own (local) hosts:
-        everything above and including the first Received header whose
-        client is external, which recorded *ip* and *helo*.  With only
-        internal Received headers the whole header is local; without any
-        Received header nothing is.
+        Headers with index < zone_end were added by our own hosts: those
+        above and including the first external Received header, which
+        recorded *ip* and *helo*, found within ``local_hops`` internal
+        ones.  When the walk stops first (a Received it cannot read, too
+        many internal hops, no more Received headers), ip and helo are
+        None and the zone ends with the last Received it read.
         """
-        seen_received = False
+        zone_end, hops = 0, 0
         for index, header in enumerate(headers):
             if header.lname != 'received':
                 continue
-            seen_received = True
             ip, helo = parse_received(header.value)
-            if ip is None or self.internal(ip):
-                continue
-            return index + 1, ip, helo
-        return (len(headers) if seen_received else 0), None, None
+            if ip is None:
+                return zone_end, None, None
+            zone_end = index + 1
+            if not self.internal(ip):
+                return zone_end, ip, helo
+            hops += 1
+            if hops > self.local_hops:
+                break
+        return zone_end, None, None
 
     @staticmethod
     def claimed_id(header):

@@ -14,11 +14,12 @@ from mailman.interfaces.listmanager import IListManager
 from mailman.utilities.datetime import today
 from mailman_antibackscatter.app import decisions, list_policy, summary
 from mailman_antibackscatter.app.bounces import day_number, EPOCH, policy
-from mailman_antibackscatter.app.keys import read_ring, update_ring
+from mailman_antibackscatter.app.keys import (
+    generate as generate_keys, read_ring, update_ring)
 from mailman_antibackscatter.app.list_policy import find_list
 from mailman_antibackscatter.app.status import status, verdict_as_dict
 from mailman_antibackscatter.auth import ClientInfo
-from mailman_antibackscatter.auth.returnpath import add_key
+from mailman_antibackscatter.auth.returnpath import add_key, KeyFileError
 from mailman_antibackscatter.config.runtime import (
     get_authenticator, get_settings)
 from public import public
@@ -389,9 +390,17 @@ def _print_ring(ring):
             EPOCH + timedelta(days=ring.grace_start)))
 
 
+def _key_file_error(action):
+    """Run *action*; a missing or broken key file is a one-line error."""
+    try:
+        return action()
+    except KeyFileError as error:
+        raise click.ClickException(str(error))
+
+
 @keys.command('list', help='Show key ids, dates and which key signs.')
 def keys_list():
-    ring = read_ring(config.VAR_DIR)
+    ring = _key_file_error(lambda: read_ring(config.VAR_DIR))
     if not ring.keys:
         click.echo('No tag key yet (one is generated on first use, or run '
                    '`keys generate`).')
@@ -399,23 +408,21 @@ def keys_list():
     _print_ring(ring)
 
 
-@keys.command('generate', help='Create the first tag key (no-op if one '
-              'exists).')
+@keys.command('generate', help='Create the key file with the first tag '
+              'key (no-op if one exists).')
 def keys_generate():
-
-    def generate(ring):
-        if ring.current is not None:
-            click.echo('A signing key exists already; use `keys rotate`.')
-            return ring
-        return add_key(ring, day_number(), _lifetime())
-    _print_ring(update_ring(config.VAR_DIR, generate))
+    ring, created = generate_keys(config.VAR_DIR, day_number(), _lifetime())
+    if not created:
+        click.echo('A signing key exists already; use `keys rotate`.')
+    _print_ring(ring)
 
 
 @keys.command('rotate', help='Add a new signing key; the old one keeps '
               'verifying for the tag lifetime, older ones are dropped.')
 def keys_rotate():
-    ring = update_ring(config.VAR_DIR, lambda ring: add_key(
-        ring, day_number(), _lifetime()))
+    ring = _key_file_error(lambda: update_ring(
+        config.VAR_DIR, lambda ring: add_key(ring, day_number(),
+                                             _lifetime())))
     _print_ring(ring)
 
 

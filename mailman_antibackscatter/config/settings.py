@@ -166,6 +166,8 @@ CONVERTERS = {
     ('dns', 'cache_size'): _positive_int,
     ('door', 'enabled'): _bool,
     ('door', 'xforward'): _bool,
+    ('door', 'xforward_peers'): _networks,
+    ('door', 'command_defer_limit'): parse_interval,
     ('door', 'workers'): _positive_int,
     ('policy', 'authenticated_membership'): _bool,
     ('ratelimit', 'enabled'): _bool,
@@ -182,6 +184,7 @@ CONVERTERS = {
     ('bounces', 'sent_record_max'): _positive_int,
     ('bounces', 'per_recipient_return_path'): _bool,
     ('antibackscatter', 'internal_networks'): _networks,
+    ('antibackscatter', 'local_hops'): _positive_int,
     }
 
 
@@ -229,6 +232,10 @@ class SiteSettings:
     postorius_url: str = ''
     summary_max_posts: int = 50
     statistics_retention: timedelta = timedelta(days=400)
+    # LMTP peers whose XFORWARD is believed (internal_networks added)
+    xforward_peers: tuple = ('127.0.0.0/8', '::1/128')
+    # how long a command may be deferred for DNS trouble (from Received)
+    command_defer_limit: timedelta = timedelta(hours=4)
     problems: tuple = field(default=(), compare=False)
 
 
@@ -285,6 +292,7 @@ def load_settings(site_parser=None):
             w.lower().rstrip('.') for w in _words(
                 get('antibackscatter', 'trusted_arc_sealers'))),
         internal_networks=networks,
+        local_hops=get('antibackscatter', 'local_hops'),
         alignment=get('antibackscatter', 'alignment'),
         nameservers=get('dns', 'nameservers'),
         dns_timeout=get('dns', 'timeout'),
@@ -301,8 +309,11 @@ def load_settings(site_parser=None):
         engine=engine,
         door_enabled=get('door', 'enabled'),
         xforward=get('door', 'xforward'),
+        xforward_peers=tuple(dict.fromkeys(
+            tuple(get('door', 'xforward_peers')) + tuple(networks))),
         door_workers=max(1, get('door', 'workers')),
         command_temperror=get('door', 'command_temperror'),
+        command_defer_limit=get('door', 'command_defer_limit'),
         answering_runners=frozenset(
             _words(get('policy', 'answering_runners'))),
         answer=get('policy', 'answer'),

@@ -1,29 +1,36 @@
 """The door: Mailman's LMTP runner, authenticating each message on arrival.
 
 The message is authenticated here because only here are the bytes exactly as
-the MTA sent them, the envelope sender, and (with Postfix XFORWARD) the
-address of the client that really connected.  The verdict is written into an
-Authentication-Results header under the site's own authserv-id, after removing
-every copy of that header that arrived from outside, and Mailman's own LMTP
-handler then queues the message as usual; every later stage reads the header.
+the MTA sent them, the envelope sender, and (with Postfix XFORWARD from the
+site's MTA) the address of the client that really connected.  The verdict
+goes into the msgdata of everything Mailman's own LMTP handler queues for
+the message, a channel only the site writes and that never leaves it; the
+message gets a readable Authentication-Results header under the site's own
+authserv-id (with no verdict state and no client), after every copy of that
+header that arrived from outside is removed.
 
 DNS and signature checks run in a thread pool, so the LMTP server keeps
 answering other sessions while one message waits for a slow domain.
 """
 
 import asyncio
+import ipaddress
 import logging
 import re
+import time
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, ExitStack
 from email.utils import parseaddr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import syntax
 from mailman.runners.lmtp import (
     LMTPController, LMTPHandler, LMTPRunner, split_recipient, SUBADDRESS_NAMES)
-from mailman_antibackscatter.app.keys import current_sealer
-from mailman_antibackscatter.auth import ClientInfo, Status
+from mailman_antibackscatter.app.trigger import MSGDATA_KEY
+from mailman_antibackscatter.auth import Status
+from mailman_antibackscatter.auth.headers import parse_headers, received_time
+from mailman_antibackscatter.auth.trustzone import xforward_client
 from mailman_antibackscatter.config.runtime import (
     get_authenticator, get_settings)
 from mailman_antibackscatter.patches import switchboard
@@ -40,6 +47,12 @@ COMMAND_SUBADDRESSES = frozenset(('request', 'join', 'leave', 'confirm'))
 # msgdata key with the RCPT address of a message to -bounces (switchboard
 # drops keys starting with '_').
 ENVELOPE_RCPT = 'antibackscatter_rcpt'
+# The queues Mailman's LMTP handler puts messages in (its SUBADDRESS_QUEUES
+# and 'in').
+DOOR_QUEUES = ('in', 'command', 'bounces')
+# The envelope attribute holding the verdict (as a dict) between the
+# door's check and Mailman's queueing.
+ENVELOPE_VERDICT = 'antibackscatter_verdict'
 ERR_451_DNS = '451 4.4.3 Sender authentication temporarily failed; try later'
 ERR_451_ERROR = '451 4.3.0 Sender authentication error; try later'
 
@@ -50,19 +63,40 @@ def xtext_decode(value):
                   lambda match: chr(int(match.group(1), 16)), value)
 
 
-def client_from_xforward(attributes):
-    """A ClientInfo from XFORWARD attributes, or None if they say nothing."""
-    def usable(key):
-        value = attributes.get(key)
-        if not value or value.upper() in ('[UNAVAILABLE]', '[TEMPUNAVAIL]'):
-            return None
-        return value
-    address = usable('ADDR')
-    if address is None:
+def peer_ip(session):
+    """The LMTP peer's IP address, or None (a Unix socket, no peer)."""
+    peer = getattr(session, 'peer', None)
+    host = peer[0] if isinstance(peer, (tuple, list)) and peer else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
         return None
-    if address.upper().startswith('IPV6:'):
-        address = address[5:]
-    return ClientInfo(ip=address, helo=usable('HELO'), source='xforward')
+
+
+def may_xforward(ip, networks):
+    """Is the LMTP peer *ip* one whose XFORWARD is believed?"""
+    if ip is None:
+        return False
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(net) for net in networks
+               if ipaddress.ip_network(net).version == address.version)
+
+
+def client_from_xforward(session, envelope, settings):
+    """The client XFORWARD names, when a peer we believe sent a valid
+    one; otherwise None (the engine reads the MTA's Received header)."""
+    attributes = getattr(envelope, 'xforward', None)
+    if not settings.xforward or not attributes:
+        return None
+    ip = peer_ip(session)
+    if not may_xforward(ip, settings.xforward_peers):
+        log.warning('door: XFORWARD from LMTP peer %s ignored: not in '
+                    '[door] xforward_peers or internal_networks', ip or '-')
+        return None
+    client, problem = xforward_client(attributes)
+    if problem:
+        log.warning('door: %s', problem)
+    return client
 
 
 class XForwardLMTP(LMTP):
@@ -115,9 +149,7 @@ class AuthenticatingLMTPHandler(LMTPHandler):
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode('utf-8', 'surrogateescape')
-        client = (client_from_xforward(getattr(envelope, 'xforward', None)
-                                       or {})
-                  if settings.xforward else None)
+        client = client_from_xforward(session, envelope, settings)
         loop = asyncio.get_running_loop()
         try:
             verdict, stamped = await loop.run_in_executor(
@@ -136,26 +168,33 @@ class AuthenticatingLMTPHandler(LMTPHandler):
                  one_line(verdict.client.ip) if verdict.client else '-',
                  verdict.status.value, one_line(verdict.reason))
         envelope.content = envelope.original_content = stamped
+        setattr(envelope, ENVELOPE_VERDICT, verdict.to_dict())
         if (verdict.status is Status.TEMPERROR
-                and settings.command_temperror == 'defer'):
+                and settings.command_temperror == 'defer'
+                and deferral_open(raw, settings.command_defer_limit)):
             return await self._defer_commands(server, session, envelope)
         return await super().handle_DATA(server, session, envelope)
 
     def _handle_DATA(self, server, session, envelope):
-        """Mailman's queueing, plus the envelope recipient of each bounce.
+        """Mailman's queueing, with the door's msgdata.
 
-        Mailman keeps only the list and subaddress; the bounce gate needs
-        the whole RCPT address (its tag).  Each -bounces recipient is queued
-        on its own, with the address in msgdata[ENVELOPE_RCPT].
+        Everything queued carries the verdict (when the door made one);
+        each -bounces recipient is queued on its own, with its whole RCPT
+        address (the tag the bounce gate checks) in msgdata[ENVELOPE_RCPT],
+        which Mailman's handler does not keep.
         """
+        verdict = getattr(envelope, ENVELOPE_VERDICT, None)
+        extra = {MSGDATA_KEY: verdict} if verdict else {}
         recipients = envelope.rcpt_tos
         if not any(is_bounces_address(to) for to in recipients):
-            return super()._handle_DATA(server, session, envelope)
+            with door_msgdata(extra):
+                return super()._handle_DATA(server, session, envelope)
         statuses = []
         try:
             for to in recipients:
                 envelope.rcpt_tos = [to]
-                with recording_recipient(to):
+                bounce = {ENVELOPE_RCPT: parseaddr(to)[1].lower()}
+                with door_msgdata(extra, bounce):
                     statuses.append(
                         super()._handle_DATA(server, session, envelope))
         finally:
@@ -189,6 +228,31 @@ class AuthenticatingLMTPHandler(LMTPHandler):
         return '\r\n'.join(merged)
 
 
+def deferral_open(raw, limit):
+    """May the door still answer 451 for DNS trouble with *raw*?
+
+    Only until *limit* after the date in the topmost Received header (our
+    MTA wrote it when it accepted the message, and each retry carries it):
+    past that, or without a readable date, the message is accepted and
+    set aside unanswered, so the MTA never ends up bouncing it to a sender
+    nobody proved.
+    """
+    if not limit:
+        return False
+    headers = parse_headers(raw)[0]
+    received = next((h for h in headers if h.lname == 'received'), None)
+    accepted = received_time(received.value) if received else None
+    age = None if accepted is None else time.time() - accepted
+    if age is not None and age < limit.total_seconds():
+        return True
+    log.info('door: DNS trouble for message-id=%s, %s; accepting it (set '
+             'aside, unanswered) instead of deferring', message_id_of(raw),
+             'no readable date in its Received header' if age is None else
+             'received %d minutes ago, [door] command_defer_limit is %s' % (
+                 age // 60, limit))
+    return False
+
+
 def message_id_of(raw):
     """The Message-ID for the log, read cheaply from the header block."""
     match = re.search(rb'^message-id:[ \t]*(<[^>\r\n]{1,250}>)',
@@ -214,33 +278,41 @@ def is_bounces_address(address):
     return _subaddress(address) == 'bounces'
 
 
-class _RecordingSwitchboard:
-    """The bounces switchboard, adding the envelope recipient to msgdata."""
+class _DoorSwitchboard:
+    """A switchboard that adds the door's keys to every msgdata."""
 
-    def __init__(self, switchboard, recipient):
+    def __init__(self, switchboard, extra):
         self._switchboard = switchboard
-        self._recipient = recipient
+        self._extra = extra
 
     def enqueue(self, msg, msgdata=None, **kws):
-        kws[ENVELOPE_RCPT] = self._recipient
+        kws.update(self._extra)
         return self._switchboard.enqueue(msg, msgdata, **kws)
 
     def __getattr__(self, name):
         return getattr(self._switchboard, name)
 
 
-def recording_recipient(recipient):
-    """While Mailman's handler queues one message (synchronously, in the
-    event loop thread), bounces queued carry *recipient*."""
-    address = parseaddr(recipient)[1].lower()
-    return switchboard('bounces', lambda stock: _RecordingSwitchboard(
-        stock, address))
+@contextmanager
+def door_msgdata(extra, bounces_extra=None):
+    """While Mailman's handler queues one delivery (synchronously, in the
+    event loop thread), what it queues carries *extra* in msgdata, and
+    what goes to the bounces queue *bounces_extra* too."""
+    with ExitStack() as stack:
+        for name in DOOR_QUEUES:
+            keys = dict(extra, **(bounces_extra or {})) if (
+                name == 'bounces') else extra
+            if keys:
+                stack.enter_context(switchboard(
+                    name,
+                    lambda stock, keys=keys: _DoorSwitchboard(stock, keys)))
+        yield
 
 
 def authenticate_and_stamp(raw, mail_from, client):
     authenticator = get_authenticator()
     verdict = authenticator.authenticate(raw, mail_from, client)
-    return verdict, authenticator.stamp(raw, verdict, seal=current_sealer())
+    return verdict, authenticator.stamp(raw, verdict)
 
 
 class AuthenticatingLMTPController(LMTPController):

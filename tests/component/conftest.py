@@ -59,7 +59,12 @@ def mailman_layer(request, dns, tmp_path_factory):
 
 @pytest.fixture
 def mailman(mailman_layer):
+    from mailman.config import config
+    from mailman_antibackscatter.app import keys
+    from mailman_antibackscatter.app.bounces import day_number, policy
     mailman_layer.testSetUp()
+    # The key file, as `mailman antibackscatter keys generate` creates it.
+    keys.generate(config.VAR_DIR, day_number(), policy().tag_lifetime)
     try:
         yield mailman_layer
     finally:

@@ -5,7 +5,7 @@ import email
 import re
 import time
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
@@ -29,6 +29,7 @@ from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.mta.deliver import (
     PerRecipientDelivery, TaggedBulkDelivery, TaggedDeliver)
 from mailman_antibackscatter.runners.bounce import GatedBounceRunner
+from mailman_antibackscatter.app.trigger import MSGDATA_KEY
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from tests.component.helpers import enqueue
 
@@ -633,3 +634,81 @@ def test_list_policy_is_read_once_per_interval(mlist):
                            return_value=time.monotonic()
                            + gate_module.POLICY_SECONDS + 1):
         assert runner.list_policy(mlist).enabled is False
+
+
+def test_a_missing_key_file_is_an_error_that_names_it(mlist, tmp_path):
+    """A lost key file must not be replaced silently: a new key would
+    invalidate every return-path tag still out there."""
+    from mailman_antibackscatter.app.keys import KEY_FILE, read_ring
+    from mailman_antibackscatter.auth.returnpath import KeyFileError
+    path = tmp_path / KEY_FILE
+    with pytest.raises(KeyFileError) as error:
+        read_ring(str(tmp_path))
+    assert str(path) in str(error.value)
+    assert 'keys generate' in str(error.value)
+    assert not path.exists()
+
+
+def test_a_missing_key_file_is_a_configuration_problem(mlist, tmp_path,
+                                                      caplog):
+    import os
+    from mailman_antibackscatter.app import status
+    from mailman_antibackscatter.app.keys import KEY_FILE
+    path = os.path.join(config.VAR_DIR, KEY_FILE)
+    os.rename(path, str(tmp_path / KEY_FILE))
+    try:
+        problems = status.status()['configuration_problems']
+        # Delivery goes on, untagged, and says why.
+        with caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+            sender = sender_for(mlist, [ANNE])
+        assert not os.path.exists(path)
+    finally:
+        os.rename(str(tmp_path / KEY_FILE), path)
+    assert any(path in problem and 'keys generate' in problem
+               for problem in problems), problems
+    assert sender == 'test-bounces+anne=example.org@example.com'
+    assert 'NOT SIGNING' in caplog.text and path in caplog.text
+    assert not any(path in p for p in status.status()[
+        'configuration_problems'])
+
+
+def _door_delivery(received_age, rcpt):
+    """One LMTP delivery of a command from a domain whose DNS fails
+    (SERVFAIL), received by our MTA *received_age* ago; the replies."""
+    import asyncio
+    import email.utils
+    from types import SimpleNamespace
+    from mailman_antibackscatter.runners.lmtp import AuthenticatingLMTPHandler
+    received = email.utils.format_datetime(
+        datetime.now(timezone.utc) - received_age)
+    raw = ('Received: from mx.dnsfail.example (mx.dnsfail.example '
+           '[198.51.100.20])\r\n\tby lists.example.com (Postfix) with ESMTP'
+           ' id 1; {}\r\nFrom: carol@dnsfail.example\r\nTo: {}\r\n'
+           'Subject: help\r\nMessage-ID: <defer-{}@dnsfail.example>\r\n\r\n'
+           'help\r\n').format(received, rcpt, received_age.seconds)
+    envelope = SimpleNamespace(
+        content=raw.encode('ascii'), original_content=None,
+        mail_from='carol@dnsfail.example', rcpt_tos=[rcpt])
+    session = SimpleNamespace(peer=('127.0.0.1', 4711), host_name='mx')
+    handler = AuthenticatingLMTPHandler(workers=1)
+    return asyncio.run(handler.handle_DATA(None, session, envelope))
+
+
+def test_dns_deferral_at_the_door_is_bounded(mlist, dns, caplog):
+    """451 for a while, so the MTA retries; past [door] command_defer_limit
+    accepted (and set aside unanswered), so the MTA never gives up and
+    bounces it to a sender nobody could prove."""
+    dns.servfail('dnsfail.example')
+    try:
+        fresh = _door_delivery(timedelta(minutes=5), 'test-request@example.com')
+        with caplog.at_level('INFO', logger='mailman.antibackscatter'):
+            old = _door_delivery(timedelta(hours=5),
+                                 'test-request@example.com')
+    finally:
+        dns.clear_faults()
+    assert fresh.startswith('451 4.4.3')
+    assert old.startswith('250')
+    assert 'accepting' in caplog.text
+    queued = get_queue_messages('command')
+    assert len(queued) == 1
+    assert queued[0].msgdata[MSGDATA_KEY]['from_status'] == 'temperror'

@@ -1,6 +1,7 @@
 """Reject, -owner, commands and moderator decisions with real verdicts."""
 
 from mailman.app.lifecycle import create_list
+from mailman.config import config
 from mailman.app import moderator
 from mailman.interfaces.action import Action
 from mailman.interfaces.requests import IListRequests
@@ -184,6 +185,22 @@ def test_a_verdict_header_written_by_anybody_else_proves_nothing(mailman, dns):
     run(AuthenticatedCommandRunner, 'command', mlist, msg, subaddress='join')
     assert recipients_of('virgin') == []
     assert mlist.members.get_member('victim@victim.example') is None
+    assert reasons(mlist) == {'command-ignored-no-verdict': 1}
+
+
+def test_the_doors_own_header_without_the_doors_msgdata_proves_nothing(
+        mailman, dns):
+    """A message queued past the door (`mailman inject`, REST) carrying
+    the header the door wrote on a genuine message: not proven."""
+    mlist = create_list('test@example.com')
+    msg, verdict = incoming(dns, sender='bob@example.org',
+                            to='test-join@example.com', subject='join',
+                            sign=True)
+    assert verdict.status.value == 'pass'
+    config.switchboards['command'].enqueue(
+        msg, listid=mlist.list_id, subaddress='join', original_size=100)
+    make_testable_runner(AuthenticatedCommandRunner, 'command').run()
+    assert recipients_of('virgin') == []
     assert reasons(mlist) == {'command-ignored-no-verdict': 1}
 
 

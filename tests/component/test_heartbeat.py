@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 from mailman.config import config
 from mailman_antibackscatter.app import heartbeat
@@ -51,6 +52,12 @@ def test_states_from_heartbeats(mailman, tmp_path):
     child = subprocess.Popen([sys.executable, '-c',
                               'import time; time.sleep(60)', 'runner'])
     try:
+        # Until the child has exec'd, /proc shows the parent's command line.
+        for _ in range(200):
+            with open('/proc/{}/cmdline'.format(child.pid), 'rb') as proc:
+                if b'runner' in proc.read():
+                    break
+            time.sleep(0.05)
         record = loaded('lmtp')
         heartbeat.write('lmtp', '0', record, tmp_path)
         path = tmp_path / heartbeat.DIRECTORY / 'lmtp-0.json'

@@ -50,7 +50,8 @@ class World:
     _ids = itertools.count(1)
 
     def __init__(self, root, *, plugin=True, site_options='',
-                 extra_config='', database_url=None, start_timeout=60):
+                 extra_config='', database_url=None, start_timeout=180,
+                 engine_options=''):
         self.root = Path(root)
         # Seconds Mailman may take to start (a loaded machine needs more).
         self.start_timeout = start_timeout
@@ -59,6 +60,8 @@ class World:
         self.root.mkdir(parents=True, exist_ok=True)
         self.plugin = plugin
         self.site_options = site_options
+        # lines for the [antibackscatter] section (it is written here)
+        self.engine_options = engine_options
         self.extra_config = extra_config
         self.dns = DNSServer()
         self.sink = SMTPSink()
@@ -75,9 +78,10 @@ class World:
         if self.plugin:
             config_path = self.root / 'antibackscatter.cfg'
             config_path.write_text(
-                '[antibackscatter]\nauthserv_id: {}\n\n'
+                '[antibackscatter]\nauthserv_id: {}\n{}\n'
                 '[dns]\nnameservers: 127.0.0.1:{}\ntimeout: 2\n\n{}'.format(
-                    AUTHSERV_ID, self.dns.port, self.site_options))
+                    AUTHSERV_ID, self.engine_options, self.dns.port,
+                    self.site_options))
             plugin_text = plugin_section(config_path)
         pythonpath = os.pathsep.join(
             p for p in (str(REPO_ROOT), os.environ.get('PYTHONPATH')) if p)
@@ -88,6 +92,7 @@ class World:
             database_url=self.database_url,
             env={'PYTHONPATH': pythonpath})
         try:
+            # generous: on a loaded machine runners take a minute to start
             self.mailman.start(timeout=self.start_timeout)
         except Exception:
             self.stop()

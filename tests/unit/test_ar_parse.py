@@ -57,9 +57,7 @@ def test_lean_parser_handles_the_common_case():
 
 
 def test_our_plain_header_reads_back_through_the_lean_parser():
-    from mailman_antibackscatter.auth import (Status, Verdict, parse_verdict,
-                                              render_verdict)
+    from mailman_antibackscatter.auth import Status, Verdict, render_verdict
     v = Verdict(from_address='a@example.com', from_status=Status.PASS)
     value = render_verdict(v, 'lists.example.net')
     assert authresults._lean_parse(value) is not None
-    assert parse_verdict(value, 'lists.example.net') == v

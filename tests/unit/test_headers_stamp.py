@@ -5,7 +5,8 @@ import pytest
 from engine_helpers import make_message
 
 from mailman_antibackscatter.auth import (ClientInfo, Status, Verdict,
-                                          parse_verdict, render_verdict)
+                                          render_verdict)
+from mailman_antibackscatter.auth.authresults import parse
 
 EXT = ('Received: from mail.example.com (mail.example.com [192.0.2.10])\r\n'
        '\tby mx.example.net (Postfix) with ESMTPS id 4AB; Mon, 1 Jan 2024 00:00:00 +0000')
@@ -13,6 +14,18 @@ LOCAL = ('Received: from mx.example.net (localhost [127.0.0.1])\r\n'
          '\tby lists.example.net (Postfix) with LMTP id 9; Mon, 1 Jan 2024 00:00:01 +0000')
 TRUSTED_AR = ('Authentication-Results: mx.example.net; dkim=pass header.d=example.com; '
               'spf=pass smtp.mailfrom=bounce@example.com')
+
+
+def read_back(value, authserv_id='lists.example.net'):
+    """{method: [result, ...]} of our header value, parsed as anybody
+    would; it must carry no private state."""
+    claimed, results = parse(' '.join(value.split()))
+    assert claimed == authserv_id
+    assert 'policy.' not in value
+    found = {}
+    for result in results:
+        found.setdefault(result.method, []).append(result.result)
+    return found
 
 
 def first_header_value(raw):
@@ -34,16 +47,17 @@ def tauth(make_auth):
 
 # -- client determination -----------------------------------------------------
 
-def test_client_from_received_chain(auth, dns_server):
+def test_client_from_received_chain(make_auth, dns_server):
     dns_server.add('example.com', 'TXT', 'v=spf1 ip4:192.0.2.10 -all')
     raw = make_message(extra=[LOCAL, EXT])
-    v = auth.authenticate(raw, 'bounce@example.com')
+    v = make_auth(local_hops=1).authenticate(raw, 'bounce@example.com')
     assert v.client == ClientInfo('192.0.2.10', 'mail.example.com', 'received')
     assert v.spf.result == 'pass' and v.status == Status.PASS
 
 
 def test_internal_hops_skipped_ipv6(make_auth):
-    auth = make_auth(internal_networks=('127.0.0.0/8', '10.0.0.0/8'))
+    auth = make_auth(internal_networks=('127.0.0.0/8', '10.0.0.0/8'),
+                     local_hops=1)
     raw = make_message(extra=[
         'Received: from EXCH02.corp (10.1.2.4) by lists (Postfix)',
         'Received: from v6.example (v6.example [IPv6:2001:db8::7]) by EXCH02.corp (10.1.2.4)'])
@@ -133,7 +147,9 @@ def test_stamp_keeps_other_bytes_and_line_endings(auth):
 
 # -- round trips -------------------------------------------------------------------
 
-def test_authentication_results_round_trip(auth, signed, dns_server):
+def test_our_header_is_readable_and_private(auth, signed, dns_server):
+    """List copies keep it: results a reader can check, but no verdict
+    state to replay and no client address or HELO."""
     dns_server.add('_dmarc.example.com', 'TXT', 'v=DMARC1; p=quarantine')
     raw = signed(make_message(extra=[EXT]))
     for mail_from in ('bounce@example.com', '', None, 'x@other.example'):
@@ -141,31 +157,30 @@ def test_authentication_results_round_trip(auth, signed, dns_server):
         value = render_verdict(v, 'lists.example.net')
         assert value.startswith('lists.example.net; ')
         assert 'dkim=pass header.d=example.com header.s=s1' in value
-        assert 'policy.dmarc=quarantine' in value and '192.0.2.10' in value
-        back = parse_verdict(value, 'lists.example.net')
-        assert back == v
-        assert back.status_for(v.from_address) == v.status_for(v.from_address)
-        assert back.status_for(v.mail_from or '') == v.status_for(v.mail_from or '')
-        assert back.reason == v.reason and back.client == v.client
+        assert 'dmarc=pass (p=quarantine) header.from=example.com' in value
+        assert 'policy.' not in value
+        assert '192.0.2.10' not in value and 'mail.example.com' not in value
+        assert read_back(value)['x-antibackscatter'] == [v.status.value]
         # folded, as stamp() writes it
-        stamped = auth.stamp(raw, v)
-        folded = first_header_value(stamped)
-        assert parse_verdict(folded, 'lists.example.net') == v
-    assert parse_verdict(value, 'other.example') is None
-    assert parse_verdict('garbage;;;', 'lists.example.net') is None
-    assert parse_verdict(
-        'lists.example.net; spf=pass smtp.mailfrom=a@b.example', 'lists.example.net') is None
+        folded = first_header_value(auth.stamp(raw, v))
+        assert read_back(folded) == read_back(value)
 
 
-def test_temperror_round_trip(auth, dns_server):
+def test_at_sign_in_the_reason_parses_back():
+    """F1: authres leaves a value with "@" unquoted; ours is quoted."""
+    v = Verdict(from_address='ceo@victim.example', from_status=Status.FAIL,
+                reason='dkim=permerror header.d=x@y.example; "q" \\ (p)')
+    value = render_verdict(v, 'lists.example.net')
+    assert read_back(value)['x-antibackscatter'] == ['fail']
+
+
+def test_temperror_is_readable(auth, dns_server):
     dns_server.servfail('example.com')
     v = auth.authenticate(make_message(), 'bounce@example.com',
                           ClientInfo('192.0.2.1', 'h', 'xforward'))
     assert v.status == Status.TEMPERROR and v.temperror
     value = render_verdict(v, 'lists.example.net')
-    assert 'temperror' in value
-    back = parse_verdict(value, 'lists.example.net')
-    assert back.status == Status.TEMPERROR and back.temperror
+    assert read_back(value)['x-antibackscatter'] == ['temperror']
 
 
 def test_to_dict_round_trip_is_json(auth, signed):
@@ -195,10 +210,10 @@ def test_bad_input_never_raises(auth, raw, why):
         assert why in v.reason
     assert auth.stamp(raw, v).startswith(b'Authentication-Results: ')
     value = render_verdict(v, 'lists.example.net')
-    assert parse_verdict(value, 'lists.example.net') == v
+    assert read_back(value)['x-antibackscatter'] == [v.status.value]
 
 
-def test_odd_values_survive_round_trip():
+def test_odd_values_still_parse():
     from mailman_antibackscatter.auth import DKIMResult, SPFResult
     v = Verdict(from_address='"odd; (user)"@example.com', mail_from='x y@ex;ample',
                 client=ClientInfo('2001:db8::1', 'h(e)lo; "x"', 'received'),
@@ -206,8 +221,8 @@ def test_odd_values_survive_round_trip():
                 dkim=(DKIMResult('fail', 'd (x).example', 's 1;', 'why "not"'),),
                 from_status=Status.FAIL, reason='caf\xe9 "quoted" \\ (paren); semi')
     value = render_verdict(v, 'lists.example.net')
-    back = parse_verdict(value, 'lists.example.net')
-    assert back == v and back.status_for('"ODD; (user)"@example.com') == Status.FAIL
+    assert read_back(value)['x-antibackscatter'] == ['fail']
+    assert 'h(e)lo' not in value and '2001:db8::1' not in value
 
 
 def test_eight_bit_message_with_signature(auth, signed):
@@ -226,5 +241,4 @@ def test_big_verdict_folds_into_short_lines(auth, signed, make_auth):
     header = stamped[:stamped.index(b'\r\nDKIM-Signature:') + 2]
     assert all(len(line) <= 998 for line in header.split(b'\r\n'))
     assert max(len(line) for line in header.split(b'\r\n')) < 450
-    assert parse_verdict(first_header_value(stamped),
-                                               'lists.example.net') == v
+    assert len(read_back(first_header_value(stamped))['dkim']) == 22

@@ -111,3 +111,16 @@ def test_an_interval_too_large_is_a_problem_not_a_crash(text):
     assert settings.summary_interval == timedelta(days=1)
     assert settings.window == timedelta(days=1)
     assert len(settings.problems) == 2
+
+
+def test_trust_boundary_options():
+    settings = load_settings(None)
+    assert settings.engine.local_hops == 0
+    assert settings.xforward_peers == ('127.0.0.0/8', '::1/128')
+    settings = load_settings(parser(
+        '[antibackscatter]\ninternal_networks: 10.0.0.0/8\nlocal_hops: 2\n'
+        '[door]\nxforward_peers: 192.0.2.25\n'))
+    assert settings.engine.local_hops == 2
+    assert settings.xforward_peers == ('192.0.2.25/32', '10.0.0.0/8')
+    settings = load_settings(parser('[antibackscatter]\nlocal_hops: -1\n'))
+    assert settings.engine.local_hops == 0 and settings.problems
