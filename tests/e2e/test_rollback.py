@@ -1,7 +1,7 @@
 """Turning the plugin off loses no genuine bounce.
 
-Mail sent while the plugin was on carries tagged return paths
-(list-bounces+v...+member=domain@).  After `enabled: no` and a restart,
+Mail sent with per-recipient return paths while the plugin was on carries
+tags bound to the member (list-bounces+v...+member=domain@).  After `enabled: no` and a restart,
 stock Mailman's VERP pattern would read such an address as a non-member
 ("v...+member@domain") and the member's real bounce would be lost.  The
 bounce gate keeps decoding valid tags for their lifetime and hands Mailman
@@ -33,7 +33,8 @@ def wait_score(mm, address, score):
 
 
 def test_tagged_bounces_still_score_after_enabled_no(tmp_path):
-    world = World(tmp_path / 'world')
+    world = World(tmp_path / 'world', site_options=(
+        '[bounces]\nper_recipient_return_path: yes\n'))
     world.start()
     try:
         mm = world.mailman
