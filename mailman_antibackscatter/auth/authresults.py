@@ -16,6 +16,7 @@ import zlib
 
 import authres
 
+from .dkimcheck import MAX_SIGNATURES, not_verified
 from .headers import domain_of
 from .psl import normalize_domain
 from .verdict import Verdict
@@ -203,10 +204,16 @@ def _spf_result(verdict, client_comment):
 
 
 def _dkim_results(verdict):
+    """One dkim clause per signature, at most MAX_SIGNATURES of them and
+    one clause that summarizes the rest."""
     if not verdict.dkim:
         return [authres.result('dkim', result='none')]
     results = []
-    for sig in verdict.dkim:
+    shown = verdict.dkim
+    if len(shown) > MAX_SIGNATURES + 1:
+        shown = tuple(shown[:MAX_SIGNATURES]) + (
+            not_verified(len(shown) - MAX_SIGNATURES),)
+    for sig in shown:
         props = [_property('header', 'd', _pvalue(sig.domain))]
         if sig.selector:
             props.append(_property('header', 's', _pvalue(sig.selector)))

@@ -8,10 +8,11 @@ import time
 from . import dkimverify
 from .verdict import DKIMResult
 
-__all__ = ['DKIMChecker', 'MAX_SIGNATURES']
+__all__ = ['DKIMChecker', 'MAX_SIGNATURES', 'not_verified']
 
 # Signatures beyond this many are not verified (each one costs a DNS lookup
-# and a pass over the body); they are reported with result 'policy'.
+# and a pass over the body); they are reported together, as one result
+# 'policy', so that the verdict and our header stay bounded too.
 MAX_SIGNATURES = 20
 
 
@@ -35,13 +36,12 @@ class DKIMChecker:
         get_txt = self.resolver.get_txt
         results = []
         now = time.time()
+        skipped = 0
         for header in msg.headers:
             if header.lname != 'dkim-signature':
                 continue
             if len(results) >= MAX_SIGNATURES:
-                results.append(DKIMResult(
-                    'policy', '', '', 'not verified: more than %d signatures'
-                    % MAX_SIGNATURES))
+                skipped += 1
                 continue
             try:
                 results.append(dkimverify.verify_signature(
@@ -51,4 +51,13 @@ class DKIMChecker:
                 results.append(DKIMResult(
                     'permerror', '', '',
                     'verification error: %s' % type(exc).__name__))
+        if skipped:
+            results.append(not_verified(skipped))
         return results
+
+
+def not_verified(count):
+    """The one result that stands for *count* signatures not verified."""
+    return DKIMResult('policy', '', '',
+                      'not verified: %d more signatures (at most %d)'
+                      % (count, MAX_SIGNATURES))

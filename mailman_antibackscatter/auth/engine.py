@@ -20,9 +20,14 @@ from .headers import domain_of, normalize_mail_from, parse_from, parse_headers
 from .resolver import CachingResolver
 from .spfcheck import SPFChecker
 from .trustzone import TrustZone
-from .verdict import Status, Verdict
+from .verdict import ARCResult, Status, Verdict
 
-__all__ = ['Authenticator', 'EngineSettings']
+__all__ = ['Authenticator', 'EngineSettings', 'MAX_HEADER_BYTES']
+
+# DKIM and ARC look at no header block larger than this (Postfix keeps at
+# most 102 400 bytes of headers by default): hashing and canonicalizing
+# are linear, but dkimpy's ARC hashes every earlier set once per set.
+MAX_HEADER_BYTES = 256 * 1024
 
 log = logging.getLogger('mailman_antibackscatter.auth')
 
@@ -108,6 +113,10 @@ class Authenticator:
     def _authenticate(self, raw, mail_from, client):
         settings = self.settings
         headers, body_offset, _linesep, problems = parse_headers(raw)
+        oversized = body_offset > MAX_HEADER_BYTES
+        if oversized:
+            problems = problems + [
+                'header block larger than %d bytes' % MAX_HEADER_BYTES]
         mail_from = normalize_mail_from(mail_from)
         from_address, from_problem = parse_from(raw, headers)
         client, trusted = self.zone.survey(headers, client)
@@ -125,7 +134,9 @@ class Authenticator:
                        if (want_dkim or want_arc) and not problems else None)
             if want_dkim:
                 evidence.dkim = self.dkim.check(message, problems)
-            if want_arc:
+            if want_arc and oversized:
+                evidence.arc = ARCResult('fail', reason=problems[-1])
+            elif want_arc:
                 evidence.arc = self.arc.check(raw, body_offset, message)
             if from_address is not None:
                 evidence.dmarc_policy, evidence.dmarc_temperror = (

@@ -146,12 +146,12 @@ def _flood(n):
 
 
 def test_signatures_beyond_the_limit_are_one_result(auth):
-    verdict = auth.authenticate(_flood(3000), 'a@attacker.example', CLIENT)
+    verdict = auth.authenticate(_flood(1000), 'a@attacker.example', CLIENT)
     limit = dkimcheck.MAX_SIGNATURES
     assert len(verdict.dkim) == limit + 1
     assert verdict.dkim[-1].result == 'policy'
     assert verdict.dkim[-1].reason == (
-        'not verified: 2980 more signatures (at most %d)' % limit)
+        'not verified: 980 more signatures (at most %d)' % limit)
 
 
 def test_our_header_has_a_bounded_number_of_dkim_clauses(auth):
@@ -159,7 +159,7 @@ def test_our_header_has_a_bounded_number_of_dkim_clauses(auth):
     # even a verdict built elsewhere with many results renders bounded
     verdict = dataclasses.replace(verdict, dkim=verdict.dkim[:-1] * 40)
     value = render_verdict(verdict, 'lists.example.net')
-    assert value.count('dkim=') <= dkimcheck.MAX_SIGNATURES + 1
+    assert value.count('; dkim=') <= dkimcheck.MAX_SIGNATURES + 1
     assert 'more signatures' in value
     back = parse_verdict(value, 'lists.example.net')
     assert back is not None and back.status == verdict.status

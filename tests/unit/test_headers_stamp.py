@@ -221,7 +221,7 @@ def test_big_verdict_folds_into_short_lines(auth, signed, make_auth):
         raw = signed(raw, domain='d%d.example' % i, selector='selector-number-%d' % i)
     raw = raw.replace(b'Hello world.', b'Tampered world.')
     v = auth.authenticate(raw, 'bounce@example.com')
-    assert len(v.dkim) == 22
+    assert len(v.dkim) == 21    # 20 verified, one for the rest
     stamped = auth.stamp(raw, v)
     header = stamped[:stamped.index(b'\r\nDKIM-Signature:') + 2]
     assert all(len(line) <= 998 for line in header.split(b'\r\n'))
