@@ -22,8 +22,11 @@ Notes on behaviour not spelled out by the names:
   clauses plus an ``x-antibackscatter=<status>`` clause whose
   ``policy.state`` property is the whole verdict (zlib-compressed JSON,
   base64url); parse_verdict() decodes that, render_verdict() writes it.
-* At most MAX_SIGNATURES (20) DKIM signatures are verified per message;
-  further ones get result 'policy'.
+* Bounded work per message: at most MAX_SIGNATURES (20) DKIM signatures
+  are verified (one result 'policy' stands for the rest), an ARC chain of
+  more than 50 sets fails, DKIM and ARC skip a header block over 256 KB, a
+  From field over 4096 bytes is not parsed, and every attacker-controlled
+  value is validated in linear time.
 * DNS names that cannot exist (over-long labels etc.) count as NXDOMAIN.
 """
 
