@@ -207,6 +207,11 @@ def _dkimpy_parse(raw, body_offset, message=None):
         return headers, body, True
     except dkim.DKIMException as exc:
         return exc
+    except (IndexError, ValueError) as exc:
+        # dkimpy's parser indexes past its header list on a block that
+        # starts with a continuation line
+        return dkim.MessageFormatError('%s in dkimpy parser' % (
+            type(exc).__name__,))
 
 
 def _refused(headers):
