@@ -273,7 +273,9 @@ def parse_key(txt):
 
 
 class KeyCache:
-    """Parsed keys per (DNS name, TXT value); bounded and thread-safe.
+    """Parsed keys per (DNS name, digest of the TXT value); bounded and
+    thread-safe.  The digest, not the record, is kept: a hostile record
+    may be kilobytes long.
 
     *loader* turns (name, txt) into the cached value; by default this
     module's own key parser.
@@ -286,7 +288,9 @@ class KeyCache:
         self._lock = threading.Lock()
 
     def load(self, name, txt):
-        cache_key = (name, txt)
+        if not isinstance(txt, bytes):
+            return self._loader(name, txt)      # no record: nothing kept
+        cache_key = (name, hashlib.sha256(txt).digest())
         hit = self._data.get(cache_key)
         if hit is not None:
             return hit
