@@ -228,3 +228,13 @@ def test_big_verdict_folds_into_short_lines(auth, signed, make_auth):
     assert max(len(line) for line in header.split(b'\r\n')) < 450
     assert parse_verdict(first_header_value(stamped),
                                                'lists.example.net') == v
+
+
+@pytest.mark.parametrize('reason', [
+    'malformed header line b"; x@y="', 'd=x@y.example is not valid',
+    'quote " and backslash \\ and @', '@'])
+def test_header_with_any_reason_parses_back(reason):
+    # authres leaves a reason= holding '@' unquoted, which no parser reads
+    v = Verdict(from_address='a@example.com', reason=reason)
+    assert parse_verdict(render_verdict(v, 'lists.example.net'),
+                         'lists.example.net') == v
