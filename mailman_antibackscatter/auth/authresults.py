@@ -174,6 +174,13 @@ def _pvalue(text):
             or 'unknown')
 
 
+def _reason(text):
+    """The verdict's reason as our reason= value: printable, at most 200
+    characters, and without '@', which authres leaves unquoted so that the
+    header would not parse back (the state token keeps the reason as is)."""
+    return _printable(text)[:200].replace('@', '(at)') or None
+
+
 def _comment(text):
     return re.sub(r'[()\\]', '', _printable(text))
 
@@ -271,7 +278,7 @@ def render_verdict(verdict, authserv_id, seal=None):
     results.append(authres.result(
         STATE_METHOD, result=verdict.status.value,
         result_comment='temperror' if verdict.temperror else None,
-        reason=_printable(verdict.reason)[:200] or None,
+        reason=_reason(verdict.reason),
         properties=props))
     header = authres.AuthenticationResultsHeader(
         authserv_id=authserv_id, results=results)
