@@ -197,3 +197,22 @@ def test_engine_looks_at_a_bounded_header_block(auth, dns_server):
     assert [d.result for d in verdict.dkim] == ['permerror']
     assert 'header block larger than' in verdict.dkim[0].reason
     assert verdict.from_status == Status.PASS
+
+
+# -- the CPU budget ----------------------------------------------------------
+
+def test_cpu_budget_cuts_off_signatures_and_arc(make_auth, signed):
+    # A budget already spent: nothing more is verified, and what was not
+    # verified is a temporary error (held quietly), never a pass or fail.
+    raw = signed(signed(make_message(), selector='s1'), selector='s2')
+    raw = (b'ARC-Seal: i=1; a=rsa-sha256; cv=none; d=a.example; s=s;'
+           b' b=AAAA\r\n' + raw)
+    verdict = make_auth(cpu_budget=0.0).authenticate(
+        raw, 'bounce@example.com', CLIENT)
+    assert [(d.result, d.domain) for d in verdict.dkim] == [
+        ('temperror', 'example.com')] * 2
+    assert verdict.dkim[0].reason == 'not verified: CPU budget spent'
+    assert verdict.arc.temperror and verdict.arc.result == 'fail'
+    assert verdict.from_status == Status.TEMPERROR
+    assert make_auth().authenticate(
+        raw, 'bounce@example.com', CLIENT).from_status == Status.PASS
