@@ -6,6 +6,7 @@
 import time
 
 from . import dkimverify
+from .psl import normalize_domain
 from .verdict import DKIMResult
 
 __all__ = ['DKIMChecker', 'MAX_SIGNATURES', 'not_verified']
@@ -25,10 +26,11 @@ class DKIMChecker:
         self.min_key_bits = min_key_bits
         self.keys = dkimverify.KeyCache()
 
-    def check(self, msg, problems):
+    def check(self, msg, problems, cpu_spent=lambda: False):
         """A DKIMResult per DKIM-Signature of *msg* (a dkimverify.Message);
         one permerror for a message whose header *problems* make it
-        unparsable."""
+        unparsable.  Once *cpu_spent()* says the message's CPU budget is
+        spent, the remaining signatures are temperror, not verified."""
         if problems:
             # dkimpy refuses such messages as a whole; so do we.
             return [DKIMResult('permerror', '', '',
@@ -43,6 +45,9 @@ class DKIMChecker:
             if len(results) >= MAX_SIGNATURES:
                 skipped += 1
                 continue
+            if cpu_spent():
+                results.append(_unverified(msg, header))
+                continue
             try:
                 results.append(dkimverify.verify_signature(
                     msg, header, get_txt, self.keys, now,
@@ -54,6 +59,19 @@ class DKIMChecker:
         if skipped:
             results.append(not_verified(skipped))
         return results
+
+
+def _unverified(msg, header):
+    """The temperror of a signature left unverified for lack of CPU."""
+    try:
+        tags = dkimverify.parse_tags(msg.header_bytes(header).partition(
+            b':')[2])
+    except dkimverify.TagListError:
+        tags = {}
+    text = [tags.get(name, b'').decode('ascii', 'replace').strip()[:253]
+            for name in (b'd', b's')]
+    return DKIMResult('temperror', normalize_domain(text[0]), text[1],
+                      'not verified: CPU budget spent')
 
 
 def not_verified(count):

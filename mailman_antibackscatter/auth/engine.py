@@ -9,6 +9,7 @@ policy (dmarc) and the decision (decide); authresults writes our header.
 
 import dataclasses
 import logging
+import time
 
 from . import authresults, dkimverify
 from .alignment import Alignment
@@ -43,6 +44,9 @@ class EngineSettings:
     nameservers: tuple = ()
     dns_timeout: float = 5.0
     dns_cache_size: int = 10000
+    # CPU seconds (of the calling thread) one message may use; signatures
+    # and ARC not checked by then are temporary errors, held quietly.
+    cpu_budget: float = 1.0
     min_key_bits: int = 1024
     public_suffix_list: 'str | None' = None
     spf: bool = True
@@ -121,6 +125,11 @@ class Authenticator:
         from_address, from_problem = parse_from(raw, headers)
         client, trusted = self.zone.survey(headers, client)
         evidence = Evidence(trusted)
+        cpu_deadline = time.thread_time() + settings.cpu_budget
+
+        def cpu_spent():
+            return time.thread_time() >= cpu_deadline
+
         with self.resolver.budget(settings.dns_timeout):
             if settings.spf:
                 evidence.spf = self.spf.check(mail_from, client)
@@ -133,9 +142,13 @@ class Authenticator:
             message = (dkimverify.Message(raw, headers, body_offset)
                        if (want_dkim or want_arc) and not problems else None)
             if want_dkim:
-                evidence.dkim = self.dkim.check(message, problems)
+                evidence.dkim = self.dkim.check(message, problems, cpu_spent)
             if want_arc and oversized:
                 evidence.arc = ARCResult('fail', reason=problems[-1])
+            elif want_arc and cpu_spent():
+                evidence.arc = ARCResult(
+                    'fail', reason='not checked: CPU budget spent',
+                    temperror=True)
             elif want_arc:
                 evidence.arc = self.arc.check(raw, body_offset, message)
             if from_address is not None:
