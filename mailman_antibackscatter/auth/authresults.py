@@ -266,7 +266,8 @@ def render_verdict(verdict, authserv_id, seal=None):
         domain = verdict.from_address.rpartition('@')[2]
         props = [_property('header', 'from', _pvalue(domain))]
         if verdict.dmarc_policy:
-            props.append(_property('policy', 'dmarc', verdict.dmarc_policy))
+            props.append(_property('policy', 'dmarc',
+                                   _pvalue(verdict.dmarc_policy)))
         results.append(authres.result(
             'dmarc', result=verdict.from_status.value, properties=props))
     # Our state: everything needed to rebuild this verdict.
