@@ -10,7 +10,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 STAMP      := $(VENV)/.installed-test
 
 .PHONY: demo test lint test-unit test-component test-component-postgresql \
-        test-e2e test-web postgresql system-deps bench bench-quick venv clean
+        test-e2e test-web fuzz postgresql system-deps bench bench-quick venv clean
 
 venv: $(STAMP)
 
@@ -56,6 +56,12 @@ test-component-postgresql: $(STAMP) postgresql
 
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
+
+# The fuzz tier for as long as asked (make test runs it for a fixed number
+# of examples): prints inputs per second per property and every finding.
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz $(FUZZ_SECONDS)
 
 test-web: $(STAMP) system-deps
 	$(PY) -m pytest tests/web

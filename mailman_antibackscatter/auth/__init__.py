@@ -23,8 +23,11 @@ Notes on behaviour not spelled out by the names:
   clauses plus an ``x-antibackscatter=<status>`` clause with the reason;
   it carries no verdict state and names no client (list copies keep it).
   The Verdict round-trips through to_dict()/from_dict() instead.
-* At most MAX_SIGNATURES (20) DKIM signatures are verified per message;
-  further ones get result 'policy'.
+* Bounded work per message: at most MAX_SIGNATURES (20) DKIM signatures
+  are verified (one result 'policy' stands for the rest), an ARC chain of
+  more than 50 sets fails, DKIM and ARC skip a header block over 256 KB, a
+  From field over 4096 bytes is not parsed, and every attacker-controlled
+  value is validated in linear time.
 * DNS names that cannot exist (over-long labels etc.) count as NXDOMAIN.
 """
 

@@ -29,7 +29,11 @@ from .psl import normalize_domain
 from .resolver import DNSTempError
 from .verdict import ARCResult
 
-__all__ = ['ARCChecker', 'check_dkimpy']
+__all__ = ['ARCChecker', 'MAX_ARC_SETS', 'check_dkimpy']
+
+# RFC 8617 5.1.1: a chain of more than 50 sets is to be treated as failed.
+# dkimpy's verify() has no such limit, and each set hashes all earlier ones.
+MAX_ARC_SETS = 50
 
 # dkimpy logs every failing signature at ERROR level; keep that quiet.
 _dkim_log = logging.getLogger('mailman_antibackscatter.auth.dkimpy')
@@ -205,6 +209,41 @@ def _dkimpy_parse(raw, body_offset, message=None):
         # dkimpy's parser raises more than DKIMException on hostile header
         # blocks (IndexError for a leading continuation line).
         return exc
+    except (IndexError, ValueError) as exc:
+        # dkimpy's parser indexes past its header list on a block that
+        # starts with a continuation line
+        return dkim.MessageFormatError('%s in dkimpy parser' % (
+            type(exc).__name__,))
+
+
+def _refused(headers):
+    """Why the ARC headers of a message are refused before dkimpy sees
+    them, or None: too many sets, or a seal or signature whose tags or
+    b=/bh= values do not parse.  Checked here in linear time, because
+    dkimpy validates b= with a regex that backtracks on white space."""
+    seals = 0
+    for name, value in headers:
+        lname = name.lower()
+        if lname == b'arc-seal':
+            seals += 1
+            if seals > MAX_ARC_SETS:
+                return 'more than %d ARC sets (RFC 8617)' % MAX_ARC_SETS
+            wanted = (b'b',)
+        elif lname == b'arc-message-signature':
+            wanted = (b'b', b'bh')
+        else:
+            continue
+        label = 'ARC-Seal' if lname == b'arc-seal' else \
+            'ARC-Message-Signature'
+        try:
+            tags = dkimverify.parse_tags(value)
+        except dkimverify.TagListError as exc:
+            return '%s: %s' % (label, exc)
+        for tag in wanted:
+            if tag in tags and dkimverify.decode_base64(tags[tag]) is None:
+                return '%s %s= value is not valid base64' % (
+                    label, tag.decode('ascii'))
+    return None
 
 
 def _newest_sealer(arc):
@@ -271,6 +310,10 @@ class ARCChecker:
         arc.key_cache = self.keys
         arc.dkim_message = message if parsed[2] else None
         arc.minkey = self.min_key_bits
+        refused = _refused(arc.headers)
+        if refused:
+            return ARCResult('fail', _newest_sealer(arc), False,
+                             reason=refused)
         try:
             cv, results, why = arc.verify(dnsfunc=self.resolver.get_txt)
         except DNSTempError as exc:

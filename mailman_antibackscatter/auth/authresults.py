@@ -13,6 +13,7 @@ import re
 
 import authres
 
+from .dkimcheck import MAX_SIGNATURES, not_verified
 from .headers import domain_of
 from .psl import normalize_domain
 
@@ -169,6 +170,13 @@ def _pvalue(text):
     return value or 'unknown'
 
 
+def _reason(text):
+    """The verdict's reason as our reason= value: printable, at most 200
+    characters, and without '@', which authres leaves unquoted so that the
+    header would not parse back (the state token keeps the reason as is)."""
+    return _printable(text)[:200].replace('@', '(at)') or None
+
+
 def _comment(text):
     return re.sub(r'[()\\]', '', _printable(text))
 
@@ -204,10 +212,16 @@ def _spf_result(verdict):
 
 
 def _dkim_results(verdict):
+    """One dkim clause per signature, at most MAX_SIGNATURES of them and
+    one clause that summarizes the rest."""
     if not verdict.dkim:
         return [authres.result('dkim', result='none')]
     results = []
-    for sig in verdict.dkim:
+    shown = verdict.dkim
+    if len(shown) > MAX_SIGNATURES + 1:
+        shown = tuple(shown[:MAX_SIGNATURES]) + (
+            not_verified(len(shown) - MAX_SIGNATURES),)
+    for sig in shown:
         props = [_property('header', 'd', _pvalue(sig.domain))]
         if sig.selector:
             props.append(_property('header', 's', _pvalue(sig.selector)))

@@ -6,12 +6,14 @@
 import time
 
 from . import dkimverify
+from .psl import normalize_domain
 from .verdict import DKIMResult
 
-__all__ = ['DKIMChecker', 'MAX_SIGNATURES']
+__all__ = ['DKIMChecker', 'MAX_SIGNATURES', 'not_verified']
 
 # Signatures beyond this many are not verified (each one costs a DNS lookup
-# and a pass over the body); they are reported with result 'policy'.
+# and a pass over the body); they are reported together, as one result
+# 'policy', so that the verdict and our header stay bounded too.
 MAX_SIGNATURES = 20
 
 
@@ -24,10 +26,11 @@ class DKIMChecker:
         self.min_key_bits = min_key_bits
         self.keys = dkimverify.KeyCache()
 
-    def check(self, msg, problems):
+    def check(self, msg, problems, cpu_spent=lambda: False):
         """A DKIMResult per DKIM-Signature of *msg* (a dkimverify.Message);
         one permerror for a message whose header *problems* make it
-        unparsable."""
+        unparsable.  Once *cpu_spent()* says the message's CPU budget is
+        spent, the remaining signatures are temperror, not verified."""
         if problems:
             # dkimpy refuses such messages as a whole; so do we.
             return [DKIMResult('permerror', '', '',
@@ -35,13 +38,15 @@ class DKIMChecker:
         get_txt = self.resolver.get_txt
         results = []
         now = time.time()
+        skipped = 0
         for header in msg.headers:
             if header.lname != 'dkim-signature':
                 continue
             if len(results) >= MAX_SIGNATURES:
-                results.append(DKIMResult(
-                    'policy', '', '', 'not verified: more than %d signatures'
-                    % MAX_SIGNATURES))
+                skipped += 1
+                continue
+            if cpu_spent():
+                results.append(_unverified(msg, header))
                 continue
             try:
                 results.append(dkimverify.verify_signature(
@@ -51,4 +56,26 @@ class DKIMChecker:
                 results.append(DKIMResult(
                     'permerror', '', '',
                     'verification error: %s' % type(exc).__name__))
+        if skipped:
+            results.append(not_verified(skipped))
         return results
+
+
+def _unverified(msg, header):
+    """The temperror of a signature left unverified for lack of CPU."""
+    try:
+        tags = dkimverify.parse_tags(msg.header_bytes(header).partition(
+            b':')[2])
+    except dkimverify.TagListError:
+        tags = {}
+    text = [tags.get(name, b'').decode('ascii', 'replace').strip()[:253]
+            for name in (b'd', b's')]
+    return DKIMResult('temperror', normalize_domain(text[0]), text[1],
+                      'not verified: CPU budget spent')
+
+
+def not_verified(count):
+    """The one result that stands for *count* signatures not verified."""
+    return DKIMResult('policy', '', '',
+                      'not verified: %d more signatures (at most %d)'
+                      % (count, MAX_SIGNATURES))

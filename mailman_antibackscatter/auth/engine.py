@@ -9,6 +9,7 @@ policy (dmarc) and the decision (decide); authresults writes our header.
 
 import dataclasses
 import logging
+import time
 
 from . import authresults, dkimverify
 from .alignment import Alignment
@@ -20,9 +21,14 @@ from .headers import domain_of, normalize_mail_from, parse_from, parse_headers
 from .resolver import CachingResolver
 from .spfcheck import SPFChecker
 from .trustzone import TrustZone
-from .verdict import Status, Verdict
+from .verdict import ARCResult, Status, Verdict
 
-__all__ = ['Authenticator', 'EngineSettings']
+__all__ = ['Authenticator', 'EngineSettings', 'MAX_HEADER_BYTES']
+
+# DKIM and ARC look at no header block larger than this (Postfix keeps at
+# most 102 400 bytes of headers by default): hashing and canonicalizing
+# are linear, but dkimpy's ARC hashes every earlier set once per set.
+MAX_HEADER_BYTES = 256 * 1024
 
 log = logging.getLogger('mailman_antibackscatter.auth')
 
@@ -45,6 +51,9 @@ class EngineSettings:
     nameservers: tuple = ()
     dns_timeout: float = 5.0
     dns_cache_size: int = 10000
+    # CPU seconds (of the calling thread) one message may use; signatures
+    # and ARC not checked by then are temporary errors, held quietly.
+    cpu_budget: float = 1.0
     min_key_bits: int = 1024
     public_suffix_list: 'str | None' = None
     spf: bool = True
@@ -132,6 +141,10 @@ class Authenticator:
     def _authenticate(self, raw, mail_from, client):
         settings = self.settings
         headers, body_offset, _linesep, problems = parse_headers(raw)
+        oversized = body_offset > MAX_HEADER_BYTES
+        if oversized:
+            problems = problems + [
+                'header block larger than %d bytes' % MAX_HEADER_BYTES]
         mail_from = normalize_mail_from(mail_from)
         from_address, from_problem = parse_from(raw, headers)
         bare_cr = [p for p in problems if p.startswith('bare CR')]
@@ -140,6 +153,11 @@ class Authenticator:
             from_address, from_problem = None, bare_cr[0]
         client, trusted = self.zone.survey(headers, client)
         evidence = Evidence(trusted)
+        cpu_deadline = time.thread_time() + settings.cpu_budget
+
+        def cpu_spent():
+            return time.thread_time() >= cpu_deadline
+
         with self.resolver.budget(settings.dns_timeout):
             if from_address is not None:
                 with self.resolver.share(settings.dns_timeout * DMARC_SHARE):
@@ -156,8 +174,14 @@ class Authenticator:
             message = (dkimverify.Message(raw, headers, body_offset)
                        if (want_dkim or want_arc) and not problems else None)
             if want_dkim:
-                evidence.dkim = self.dkim.check(message, problems)
-            if want_arc:
+                evidence.dkim = self.dkim.check(message, problems, cpu_spent)
+            if want_arc and oversized:
+                evidence.arc = ARCResult('fail', reason=problems[-1])
+            elif want_arc and cpu_spent():
+                evidence.arc = ARCResult(
+                    'fail', reason='not checked: CPU budget spent',
+                    temperror=True)
+            elif want_arc:
                 evidence.arc = self.arc.check(raw, body_offset, message)
         return self.decider.verdict(from_address, from_problem, problems,
                                     mail_from, client, evidence)

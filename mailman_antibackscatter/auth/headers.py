@@ -15,7 +15,12 @@ from .psl import normalize_domain
 
 __all__ = ['Header', 'parse_headers', 'parse_received', 'parse_address',
            'parse_from', 'parse_received_spf', 'domain_of',
-           'normalize_mail_from', 'received_time']
+           'normalize_mail_from', 'received_time', 'MAX_FROM_BYTES']
+
+# A From field longer than this is not parsed (the stdlib's address parser
+# is super-linear on some inputs); a real one, even with a long encoded
+# display name, is far shorter.
+MAX_FROM_BYTES = 4096
 
 
 class Header:
@@ -146,6 +151,8 @@ def parse_from(raw, headers):
     if len(from_headers) > 1:
         return None, 'message has %d From headers' % len(from_headers)
     header = from_headers[0]
+    if header.end - header.start > MAX_FROM_BYTES:
+        return None, 'From header longer than %d bytes' % MAX_FROM_BYTES
     try:
         raw[header.start:header.end].decode('utf-8')
         address = parse_address(header.value)
@@ -306,14 +313,35 @@ def received_time(value):
     return when.timestamp()
 
 
-_RSPF_RESULT = re.compile(r'^\s*([A-Za-z]+)')
-_RSPF_KV = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("[^"]*"|[^;\s]+)')
+# A Received-SPF value is the result, a comment and key=value pairs
+# (RFC 7208 9.1).  Our hosts write short ones; anything past these bounds
+# is not looked at.
+MAX_RECEIVED_SPF_CHARS = 4096
+MAX_RECEIVED_SPF_PAIRS = 32
+
+# One token each, consumed left to right, so the scan is linear: a quoted
+# string, a comment, a run of anything else but white space, '=', ';', '"'
+# and '(' , or one of those characters.
+_RSPF_TOKEN = re.compile(r'"[^"]*"?|\([^()]*\)?|[^\s=;"(]+|\s+|.', re.S)
+_RSPF_KEY = re.compile(r'[A-Za-z][A-Za-z0-9_-]*\Z')
 
 
 def parse_received_spf(value):
-    """Return (result, {key: value}) for a Received-SPF value."""
-    m = _RSPF_RESULT.match(value)
-    result = m.group(1).lower() if m else ''
-    rest = _COMMENTS.sub(' ', value[m.end():] if m else value)
-    pairs = {k.lower(): v.strip('"') for k, v in _RSPF_KV.findall(rest)}
+    """Return (result, {key: value}) for a Received-SPF value; the first
+    of repeated keys counts.  Linear in the length of the value, and only
+    its first MAX_RECEIVED_SPF_CHARS characters are read."""
+    tokens = [t for t in _RSPF_TOKEN.findall(value[:MAX_RECEIVED_SPF_CHARS])
+              if not t[:1].isspace() and t[:1] != '(']
+    result = ''
+    if tokens and tokens[0].isalpha() and tokens[0].isascii():
+        result = tokens.pop(0).lower()
+    pairs = {}
+    index = 0
+    while index + 2 < len(tokens) and len(pairs) < MAX_RECEIVED_SPF_PAIRS:
+        key, equals, pvalue = tokens[index:index + 3]
+        if equals == '=' and _RSPF_KEY.match(key) and pvalue not in '=;':
+            pairs.setdefault(key.lower(), pvalue.strip('"'))
+            index += 3
+        else:
+            index += 1
     return result, pairs

@@ -134,25 +134,83 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, d):
+        """The Verdict that to_dict() gave *d*.  Anything else (from a
+        queue file or a header an attacker wrote) raises ValueError with
+        a one-line reason, never another exception, and a value of the
+        wrong type is never let through."""
+        if not isinstance(d, dict):
+            raise ValueError('not a verdict: %s' % type(d).__name__)
         arc = d.get('arc')
-        if arc:
-            arc = dict(arc)
-            arc['dkim_domains'] = tuple(arc.get('dkim_domains') or ())
-            arc['dmarc_domains'] = tuple(arc.get('dmarc_domains') or ())
-            arc = ARCResult(**arc)
-        return cls(
-            from_address=d.get('from_address'),
-            mail_from=d.get('mail_from'),
-            client=ClientInfo(**d['client']) if d.get('client') else None,
-            spf=SPFResult(**d['spf']) if d.get('spf') else None,
-            dkim=tuple(DKIMResult(**x) for x in d.get('dkim') or ()),
+        if arc is not None:
+            arc = _record(ARCResult, arc, dkim_domains=_strings,
+                          dmarc_domains=_strings)
+        return _record(cls, dict(
+            d,
+            client=(_record(ClientInfo, d['client'])
+                    if d.get('client') is not None else None),
+            spf=(_record(SPFResult, d['spf'])
+                 if d.get('spf') is not None else None),
+            dkim=tuple(_record(DKIMResult, x)
+                       for x in _sequence(d.get('dkim') or ())),
             arc=arc,
-            dmarc_policy=d.get('dmarc_policy'),
-            from_status=Status(d.get('from_status', 'none')),
-            mail_from_status=Status(d.get('mail_from_status', 'none')),
-            reason=d.get('reason', ''),
-            mail_from_reason=d.get('mail_from_reason', ''),
-            temperror=bool(d.get('temperror')),
+            from_status=_status(d.get('from_status', 'none')),
+            mail_from_status=_status(d.get('mail_from_status', 'none')),
             trusted_results=tuple(
-                tuple(t) for t in d.get('trusted_results') or ()),
-        )
+                _strings(t, 2) for t in _sequence(
+                    d.get('trusted_results') or ()))),
+            client=None, spf=None, dkim=None, arc=None, from_status=None,
+            mail_from_status=None, trusted_results=None)
+
+
+# -- from_dict's checks ----------------------------------------------------
+
+_TYPES = {'str': (str,), 'str | None': (str, type(None)), 'bool': (bool,)}
+
+
+def _sequence(value):
+    if not isinstance(value, (list, tuple)):
+        raise ValueError('not a verdict: a list is %s'
+                         % type(value).__name__)
+    return value
+
+
+def _strings(value, length=None):
+    value = tuple(_sequence(value))
+    if not all(isinstance(x, str) for x in value) or (
+            length is not None and len(value) != length):
+        raise ValueError('not a verdict: a list of strings expected')
+    return value
+
+
+def _status(value):
+    try:
+        return Status(value)
+    except (ValueError, TypeError):
+        raise ValueError('not a verdict: status %.20r' % (value,)) from None
+
+
+def _record(cls, data, **convert):
+    """An instance of the data class *cls* from the dict *data*: each field
+    of its annotated type (str, str | None, bool) or converted by the
+    function given for it (None: taken as it is); unknown keys ignored."""
+    if not isinstance(data, dict):
+        raise ValueError('not a verdict: %s is %s' % (
+            cls.__name__, type(data).__name__))
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in data:
+            if (field.default is dataclasses.MISSING
+                    and field.name not in convert):
+                raise ValueError('not a verdict: %s without %s' % (
+                    cls.__name__, field.name))
+            continue
+        value = data[field.name]
+        if field.name in convert:
+            if convert[field.name] is not None:
+                value = convert[field.name](value)
+        elif not isinstance(value, _TYPES.get(
+                getattr(field.type, '__name__', field.type), (object,))):
+            raise ValueError('not a verdict: %s.%s is %s' % (
+                cls.__name__, field.name, type(value).__name__))
+        values[field.name] = value
+    return cls(**values)

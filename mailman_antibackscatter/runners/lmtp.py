@@ -10,7 +10,9 @@ authserv-id (with no verdict state and no client), after every copy of that
 header that arrived from outside is removed.
 
 DNS and signature checks run in a thread pool, so the LMTP server keeps
-answering other sessions while one message waits for a slow domain.
+answering other sessions while one message waits for a slow domain; as many
+messages as there are workers may wait for one, and the next is answered
+451 at once instead of queueing behind them.
 """
 
 import asyncio
@@ -55,6 +57,40 @@ DOOR_QUEUES = ('in', 'command', 'bounces')
 ENVELOPE_VERDICT = 'antibackscatter_verdict'
 ERR_451_DNS = '451 4.4.3 Sender authentication temporarily failed; try later'
 ERR_451_ERROR = '451 4.3.0 Sender authentication error; try later'
+ERR_451_BUSY = '451 4.3.2 Sender authentication busy; try later'
+# Messages that may wait for a door worker, per worker; one more is
+# answered 451 at once, so that no session waits behind a long queue.
+WAITING_PER_WORKER = 1
+
+
+class DoorBusy(Exception):
+    """Every worker of the door is busy and its waiting room is full."""
+
+
+class DoorPool:
+    """The door's worker threads and a bounded number of messages waiting
+    for them (an executor's own queue has no bound).  Used from the event
+    loop's thread only, so its count needs no lock."""
+
+    def __init__(self, workers, waiting):
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix='antibackscatter-door')
+        self.capacity = workers + waiting
+        self.busy = 0
+
+    async def run(self, func, *args):
+        """func(*args) in a worker; DoorBusy when there is no room."""
+        if self.busy >= self.capacity:
+            raise DoorBusy('%d messages already in the door' % self.busy)
+        self.busy += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, func, *args)
+        finally:
+            self.busy -= 1
+
+    def shutdown(self):
+        self._executor.shutdown(wait=False)
 
 
 def xtext_decode(value):
@@ -131,8 +167,7 @@ class AuthenticatingLMTPHandler(LMTPHandler):
 
     def __init__(self, workers=4):
         super().__init__()
-        self._pool = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix='antibackscatter-door')
+        self._pool = DoorPool(workers, workers * WAITING_PER_WORKER)
 
     async def handle_EHLO(self, server, session, envelope, hostname,
                           responses):
@@ -150,11 +185,13 @@ class AuthenticatingLMTPHandler(LMTPHandler):
         if isinstance(raw, str):
             raw = raw.encode('utf-8', 'surrogateescape')
         client = client_from_xforward(session, envelope, settings)
-        loop = asyncio.get_running_loop()
         try:
-            verdict, stamped = await loop.run_in_executor(
-                self._pool, authenticate_and_stamp, raw, envelope.mail_from,
-                client)
+            verdict, stamped = await self._pool.run(
+                authenticate_and_stamp, raw, envelope.mail_from, client)
+        except DoorBusy as exc:
+            log.warning('door: %s; answering 451 so the MTA retries the '
+                        'message later', exc)
+            return '\r\n'.join(ERR_451_BUSY for _ in envelope.rcpt_tos)
         except Exception:
             # Never lose the message and never pass it on unchecked: the MTA
             # keeps it and retries.

@@ -176,3 +176,13 @@ def test_idn_from_domain_aligns_with_punycode_signature(auth, signed):
     assert v.from_address == 'jörg@münchen.de'
     assert v.status == Status.PASS
     assert v.status_for('JÖRG@MÜNCHEN.DE'.lower()) == Status.PASS
+
+
+def test_header_block_dkimpy_cannot_parse_is_an_arc_fail(auth):
+    # A leading continuation line crashes dkimpy's parser with IndexError;
+    # that is an unparsable message, not an internal error of ours.
+    raw = b' x\r\nARC-Seal: i=1\r\nFrom: a@example.org\r\n\r\nbody\r\n'
+    v = auth.authenticate(raw, 'a@example.org')
+    assert not v.reason.startswith('internal error'), v.reason
+    assert v.arc.result == 'fail'
+    assert v.arc.reason.startswith('unparsable message')

@@ -178,6 +178,6 @@ def test_too_many_signatures_are_capped(auth, signed):
     for i in range(22):
         raw = signed(raw, selector='s%d' % i)
     v = check(auth, raw)
-    assert len(v.dkim) == 22
+    assert len(v.dkim) == 21    # 20 verified, one for the rest
     assert [d.result for d in v.dkim].count('pass') == 20
     assert v.dkim[-1].result == 'policy' and v.status == Status.PASS

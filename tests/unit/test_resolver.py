@@ -126,3 +126,40 @@ def test_waiters_respect_their_budget(dns_server, resolver):
     for t in threads:
         t.join(30)
     assert len(errors) == 3
+
+
+def test_oversized_txt_records_are_not_kept(dns_server, resolver):
+    # A TXT record far longer than any DKIM key, SPF or DMARC record needs
+    # (it arrives over TCP) is dropped from the answer; the others stay.
+    from mailman_antibackscatter.auth.resolver import MAX_TXT_BYTES
+    dns_server.add('big.example.com', 'TXT', 'v=DKIM1; p=' + 'Q' * 60000)
+    dns_server.add('big.example.com', 'TXT', 'v=spf1 -all')
+    records = resolver.lookup('big.example.com', 'TXT')
+    assert [b''.join(r.strings) for r in records] == [b'v=spf1 -all']
+    dns_server.add('key.example.com', 'TXT', 'p=' + 'Q' * (MAX_TXT_BYTES - 2))
+    assert len(resolver.get_txt('key.example.com')) == MAX_TXT_BYTES
+    assert resolver.cached_bytes < 3 * MAX_TXT_BYTES
+
+
+def test_cache_bounded_by_bytes(dns_server):
+    resolver = CachingResolver(nameservers=(dns_server.address,),
+                               cache_size=10000, cache_bytes=60000,
+                               timeout=2.0)
+    for i in range(100):
+        dns_server.add('t%d.example.com' % i, 'TXT', 'x' * 3000)
+        assert len(resolver.get_txt('t%d.example.com' % i)) == 3000
+        assert resolver.cached_bytes <= 60000
+    assert 10 <= len(resolver) < 20
+    # the newest entries are the ones kept
+    sent = resolver.queries_sent
+    resolver.get_txt('t99.example.com')
+    assert resolver.queries_sent == sent
+
+
+def test_key_caches_are_keyed_by_digest_not_record():
+    from mailman_antibackscatter.auth.dkimverify import KeyCache
+    cache = KeyCache(size=10)
+    txt = b'v=DKIM1; p=' + b'Q' * 3000
+    first = cache.load(b's._domainkey.example.com.', txt)
+    assert cache.load(b's._domainkey.example.com.', txt) is first
+    assert all(len(repr(key)) < 200 for key in cache._data)
