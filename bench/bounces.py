@@ -193,10 +193,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     size = args.size or (400 if args.quick else 3000)
 
-    from tests.harness.layer import plugin_config_layer
+    from tests.harness.layer import generate_key_file, plugin_config_layer
     with tempfile.TemporaryDirectory() as tmp, plugin_config_layer(
             tmp, '[bounces]\ngrace_period: 0\n') as layer:
         layer.testSetUp()
+        generate_key_file()
         try:
             return bench(size, args.seed, quick=args.quick)
         finally:

@@ -59,12 +59,9 @@ def mailman_layer(request, dns, tmp_path_factory):
 
 @pytest.fixture
 def mailman(mailman_layer):
-    from mailman.config import config
-    from mailman_antibackscatter.app import keys
-    from mailman_antibackscatter.app.bounces import day_number, policy
+    from tests.harness.layer import generate_key_file
     mailman_layer.testSetUp()
-    # The key file, as `mailman antibackscatter keys generate` creates it.
-    keys.generate(config.VAR_DIR, day_number(), policy().tag_lifetime)
+    generate_key_file()
     try:
         yield mailman_layer
     finally:

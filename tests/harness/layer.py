@@ -41,3 +41,12 @@ def plugin_config_layer(directory, site_options='', extra_config=''):
         yield layers.ConfigLayer
     finally:
         layers.ConfigLayer.tearDown()
+
+
+def generate_key_file():
+    """The key file in the layer's var directory, as `mailman antibackscatter
+    keys generate` creates it (the plugin never creates one by itself)."""
+    from mailman.config import config
+    from mailman_antibackscatter.app import keys
+    from mailman_antibackscatter.app.bounces import day_number, policy
+    keys.generate(config.VAR_DIR, day_number(), policy().tag_lifetime)
