@@ -170,13 +170,6 @@ def _pvalue(text):
     return value or 'unknown'
 
 
-def _reason(text):
-    """The verdict's reason as our reason= value: printable, at most 200
-    characters, and without '@', which authres leaves unquoted so that the
-    header would not parse back (the state token keeps the reason as is)."""
-    return _printable(text)[:200].replace('@', '(at)') or None
-
-
 def _comment(text):
     return re.sub(r'[()\\]', '', _printable(text))
 
