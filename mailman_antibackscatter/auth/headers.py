@@ -115,7 +115,10 @@ def parse_headers(raw):
 
 
 def parse_address(value):
-    """Return the single lowercased addr-spec in a From-like value or None."""
+    """Return the single lowercased addr-spec in a From-like value or None
+    (also for a value over MAX_FROM_BYTES: getaddresses is super-linear)."""
+    if len(value) > MAX_FROM_BYTES:
+        return None
     try:
         pairs = email.utils.getaddresses([value])
     except Exception:

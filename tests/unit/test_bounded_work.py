@@ -220,3 +220,11 @@ def test_cpu_budget_cuts_off_signatures_and_arc(make_auth, signed):
     assert verdict.from_status == Status.TEMPERROR
     assert make_auth().authenticate(
         raw, 'bounce@example.com', CLIENT).from_status == Status.PASS
+
+
+def test_parse_address_itself_refuses_an_oversized_value():
+    """The From cap sits in the address parser, so no caller can hand the
+    stdlib's super-linear getaddresses() a megabyte (F8 calls it directly)."""
+    assert headers_module.parse_address('a@b.example') == 'a@b.example'
+    padded = 'a@b.example' + ' ' * headers_module.MAX_FROM_BYTES
+    assert headers_module.parse_address(padded) is None
