@@ -712,3 +712,47 @@ def test_dns_deferral_at_the_door_is_bounded(mlist, dns, caplog):
     queued = get_queue_messages('command')
     assert len(queued) == 1
     assert queued[0].msgdata[MSGDATA_KEY]['from_status'] == 'temperror'
+
+
+@pytest.fixture
+def no_key_file(mlist, tmp_path):
+    """The site never ran `keys generate` (or lost the file)."""
+    import os
+    from mailman_antibackscatter.app.keys import KEY_FILE
+    path = os.path.join(config.VAR_DIR, KEY_FILE)
+    tagged = sender_for(mlist, [ANNE])      # made while the key existed
+    os.rename(path, str(tmp_path / KEY_FILE))
+    yield tagged
+    os.rename(str(tmp_path / KEY_FILE), path)
+
+
+def test_without_a_key_file_reports_are_checked_as_in_the_grace_period(
+        mlist, no_key_file, caplog):
+    """Nothing is signed without a key file, so every return path is
+    untagged: reports must then count as during the roll-out (quoting a
+    Message-ID the list sent to that member), not be shunted one by one."""
+    sender = sender_for(mlist, [ANNE], message_id='<nokey-1@example.com>')
+    assert sender == 'test-bounces+anne=example.org@example.com'
+    bounces.record_sent('<nokey-1@example.com>', [ANNE], mlist.list_id)
+    run_gate(mlist, dsn(ANNE, quoted_id='<nokey-1@example.com>'),
+             'test-bounces@example.com')
+    run_gate(mlist, dsn(BOB, quoted_id='<spam@example.net>'),
+             'test-bounces@example.com')
+    assert events() == [(ANNE, 'normal')]
+    assert counted(mlist) == {'bounce-grace-accepted': 1,
+                              'bounce-backscatter-dropped': 1}
+    assert get_queue_messages('shunt') == []
+
+
+def test_without_a_key_file_a_tagged_report_is_kept_for_replay(
+        mlist, no_key_file, caplog):
+    """A tag cannot be checked without its key: the report is kept in the
+    shunt queue with a one-line reason naming the file and the way back."""
+    with caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+        run_gate(mlist, dsn(ANNE), no_key_file)
+    assert events() == []
+    shunted = get_queue_messages('shunt')
+    assert len(shunted) == 1
+    lines = [r.getMessage() for r in caplog.records
+             if 'key file' in r.getMessage()]
+    assert lines and 'unshunt' in lines[0] and '\n' not in lines[0], lines
