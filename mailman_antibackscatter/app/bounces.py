@@ -1,9 +1,10 @@
 """Return paths on the Mailman side: policy, signing, and the sent record.
 
 The tag format and its checks are pure (auth/returnpath.py); the keys live
-in the plugin's key file (seal.py).  This module ties them to a mailing list
-and to Mailman's clock, and keeps the compact record of sent Message-IDs that
-lets untagged reports count during the roll-out grace period.
+in the plugin's key file (app/keys.py).  This module ties them to a mailing
+list and to Mailman's clock, and keeps the compact record of sent
+Message-IDs that lets untagged reports count during the roll-out grace
+period (and while no key file exists).
 """
 
 import dataclasses
@@ -19,7 +20,7 @@ from mailman.config import config
 from mailman.interfaces.listmanager import IListManager
 from mailman.utilities.datetime import now
 from mailman_antibackscatter.app.keys import (
-    read_ring, signing_ring, update_ring)
+    key_path, read_ring, signing_ring, update_ring)
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.auth.returnpath import (
     KeyFileError, make_tag, message_ref, split_bounces_local, tag_local)
@@ -118,6 +119,11 @@ def grace_active(pol=None):
     pol = pol or policy()
     if not pol.enabled or not pol.grace_period:
         return False
+    if not os.path.exists(key_path(config.VAR_DIR)):
+        # No key file (never generated, or lost): nothing is signed, every
+        # return path goes out untagged, so untagged reports are checked
+        # as during the roll-out rather than all dropped or shunted.
+        return True
     start = read_ring(config.VAR_DIR).grace_start
     if start is None:
         # Nothing signed yet: the grace period has not even started.

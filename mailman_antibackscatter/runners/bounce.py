@@ -43,7 +43,7 @@ from mailman_antibackscatter.app.keys import read_ring
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.summary import SUMMARY_POLICIES
 from mailman_antibackscatter.auth.returnpath import (
-    check_tag, split_bounces_local)
+    check_tag, KeyFileError, split_bounces_local)
 from mailman_antibackscatter.patches import verp_probes_forced
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from mailman_antibackscatter.text import one_line
@@ -186,6 +186,14 @@ class GatedBounceRunner(BounceRunner):
             return False
         try:
             self.gate(mlist, msg, msgdata)
+        except KeyFileError as error:
+            # Its tag can be checked only with the key that made it.
+            log.error('bounce gate: report message-id=%s list=%s kept in '
+                      'Mailman\'s shunt queue, its tag cannot be checked: '
+                      '%s; once the key file is back, `mailman unshunt` '
+                      'replays it', one_line(msg.get('message-id')),
+                      mlist.list_id, error)
+            raise
         except Exception:
             log.exception(
                 'bounce gate failed on message-id=%s list=%s; Mailman shunts '
