@@ -427,6 +427,40 @@ def test_e_genuine_bounce_then_the_probes_bounce_disables(
     assert delivery_status(mm, probe_list, CAROL) == 'enabled (default)'
 
 
+def test_a_digest_to_several_members_shares_one_tag_and_only_probes(
+        world, lists):
+    """With the bulk default a digest to several members goes out in one
+    transaction with one tag; a report through it names a member, so it
+    raises that member's score and, at the threshold, only probes."""
+    mm = lists
+    fqdn = list_address('bncdigests')
+    ivy, jack = 'ivy@example.org', 'jack@example.org'
+    mm.create_list(fqdn, bounce_score_threshold=1)
+    mm.add_member(fqdn, OWNER, role='owner')
+    mm.add_member(fqdn, ANNE)
+    for member in (ivy, jack):
+        mm.add_member(fqdn, member)
+        mm.rest('PATCH', mm.member(fqdn, member)['self_link'].split(
+            '/3.1/', 1)[1], data=dict(delivery_mode='mime_digests'))
+    post(world, fqdn, 'digest item {}'.format(secrets.token_hex(3)))
+    mm.wait_idle()
+    mm.mailman('digests', '--list', fqdn, '--send')
+    digest = world.sink.wait_for(lambda d: d.sent_to(ivy))
+    assert sorted(digest.rcpt_tos) == [ivy, jack], digest.rcpt_tos
+    assert re.match(r'^bncdigests-bounces\+l[0-9a-z]\d{3}[0-9a-f]{16}\+'
+                    r'[0-9a-f]{10}@' + DOMAIN, digest.mail_from), \
+        digest.mail_from
+    # Ivy (or her MX) reports Jack through the shared tag: a probe to
+    # Jack, and he stays enabled until the probe itself bounces.
+    world.deliver_report(
+        world.dsn(to=digest.mail_from, failed=jack, original=digest.data),
+        rcpt_to=digest.mail_from)
+    probe = world.sink.wait_for(is_probe(jack), timeout=60)
+    assert probe.rcpt_tos == (jack,)
+    assert delivery_status(mm, fqdn, jack) == 'enabled (default)'
+    assert mm.bounce_score(fqdn, ivy) == 0
+
+
 def test_key_rotation_keeps_old_tags_valid(world, lists):
     mm = lists
     listing = mm.mailman('antibackscatter', 'keys', 'list').stdout
