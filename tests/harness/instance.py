@@ -189,6 +189,7 @@ class MailmanInstance:
         self._master_pid: Optional[int] = None
         # The LMTP conversation of the last inject(), for debugging.
         self.last_lmtp_session: list = []
+        self.last_data_reply_seconds: Optional[float] = None
         # Timings of the last start()/stop(), in seconds.
         self.start_seconds: Optional[float] = None
         self.stop_seconds: Optional[float] = None
@@ -630,6 +631,7 @@ class MailmanInstance:
             raw = raw.encode('utf-8')
         recipients = [rcpt_to] if isinstance(rcpt_to, str) else list(rcpt_to)
         log = self.last_lmtp_session = []
+        self.last_data_reply_seconds = None
         replies: dict = {}
         client = smtplib.LMTP()
         try:
@@ -665,10 +667,17 @@ class MailmanInstance:
                 for rcpt in accepted:
                     replies[rcpt] = (code, text)
                 return replies
-            client.send(_normalise_data(raw))
+            data = _normalise_data(raw)
+            sent_at = time.perf_counter()
+            client.send(data)
             # LMTP: one reply per accepted recipient, in RCPT order.
             for rcpt in accepted:
                 code, text = client.getreply()
+                if self.last_data_reply_seconds is None:
+                    # from the end of the data to the first reply: the
+                    # time the server took to decide (bench/e2e.py)
+                    self.last_data_reply_seconds = (
+                        time.perf_counter() - sent_at)
                 log.append(('<data reply> ' + rcpt, code, text))
                 replies[rcpt] = (code, text)
             try:
