@@ -28,9 +28,10 @@ def observe():
         ok = ok and address is None
     worst = max(figures.values())
     return Observation(NAME, [
-        'From of ";": 400 KB %.5f s, 1 MB folded %.5f s, refused (was '
+        'From of ";": 400 KB %.5f s, 1 MB folded %.5f s, %s (was '
         '1.0 s and 2.5 s at 8faf8a4)'
-        % (figures['400 KB one line'], figures['1024 KB folded'])],
+        % (figures['400 KB one line'], figures['1024 KB folded'],
+           'no address' if ok else 'AN ADDRESS')],
         outcome=ok, timely=worst < BOUND, figures=figures)
 
 

@@ -64,8 +64,9 @@ def observe():
         'and parses back as %s (was: smuggled sealed pass read back at '
         '8faf8a4)' % (AUTHOR, verdict.status_for(AUTHOR).value,
                       verdict.from_address, said),
-        'Python sees %d A-R headers with our id after the door; none is '
-        'read: the verdict is in msgdata' % len(claimed)], outcome)
+        'Python sees %d A-R headers with our id after the door; the '
+        'verdict Mailman reads without msgdata: %s'
+        % (len(claimed), verdict_of(msgdata))], outcome)
 
 
 if __name__ == '__main__':

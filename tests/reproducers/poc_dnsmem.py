@@ -50,8 +50,8 @@ def observe():
         'memory per cached 60 KB TXT answer: %.1f KB, %d entries cached '
         '(68.5 KB measured so at 8faf8a4; ~800 MB for 10000)'
         % (per / 1024, cached),
-        'the oversized record is left out of the answer (%d bytes kept); '
-        'the cache holds at most %.0f MB' % (answer, projected / 2 ** 20)],
+        'bytes of the oversized record kept in the answer: %d; the cache '
+        'holds at most %.0f MB' % (answer, projected / 2 ** 20)],
         outcome=answer == 0 and cached == ENTRIES,
         timely=per < BOUND_PER_ENTRY, figures={'kb_per_entry': per / 1024})
 

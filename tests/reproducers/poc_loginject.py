@@ -22,6 +22,7 @@ from tests.harness.dnsserver import DNSServer
 from tests.reproducers.common import Observation, authenticator, main
 
 NAME = 'poc_loginject'
+LINE_BREAK = re.compile(r'[\r\n]')
 RAW = (b'Received: from mx.evil (mx.evil [203.0.113.9]) by mx.example.net;'
        b' Mon, 1 Dec 2025 10:00:00 +0000\r\n'
        b'DKIM-Signature: v=1; a=rsa-sha256; d=evil\r\n 2025-12-01 10:00:00'
@@ -67,13 +68,14 @@ def observe():
     lines = logged_decision(compat32, verdict)
     door_fields = [one_line(message_id_of(RAW)), one_line(verdict.reason)]
     outcome = (len(lines) == 1 and 'INJECTED' in lines[0]
-               and not re.search('[\\r\\n]', lines[0])
-               and not any(re.search('[\\r\\n]', f) for f in door_fields))
+               and not LINE_BREAK.search(lines[0])
+               and not any(LINE_BREAK.search(f) for f in door_fields))
     breaks = verdict.reason.count('\n') + compat32.count('\n')
+    broken = sum(len(LINE_BREAK.findall(line)) for line in lines)
     return Observation(NAME, [
-        'folded Message-ID and d= (%d line breaks): %d decision log line, '
-        'no line break in it (each began a log line of its own at 8faf8a4)'
-        % (breaks, len(lines)),
+        'folded Message-ID and d= (%d line breaks): %d decision log '
+        'line with %d line breaks in it (each began a log line of its own '
+        'at 8faf8a4)' % (breaks, len(lines), broken),
         'logged why= ends %r' % one_line(verdict.reason)[-50:]],
         outcome)
 
