@@ -199,6 +199,44 @@ def test_every_mailman_target_passes_the_start_up_check(mailman):
     patches.check_mailman(bounces=True)
 
 
+def test_the_running_mailman_is_a_tested_version(mailman):
+    from mailman.version import VERSION
+    assert patches.check_mailman() == VERSION
+    assert VERSION in patches.TESTED_MAILMAN
+
+
+@pytest.mark.parametrize('version', ['3.4.0', '3.4.0a1', '4.0.0', '3.3.7',
+                                     '3.2.2', 'unknown'])
+def test_a_mailman_outside_the_supported_range_is_refused(mailman,
+                                                          version):
+    with mock.patch('mailman.version.VERSION', version):
+        with pytest.raises(patches.PatchTargetError) as error:
+            patches.check_mailman()
+    reason = str(error.value)
+    assert version in reason and '\n' not in reason
+    if version != 'unknown':
+        assert 'not supported' in reason and '3.3.8' in reason
+
+
+def test_a_later_33_release_is_accepted_when_the_targets_fit(mailman,
+                                                             caplog):
+    """A security release must not need a new plugin; the log says it
+    was not tested."""
+    with mock.patch('mailman.version.VERSION', '3.3.11'), \
+            caplog.at_level('WARNING', logger='mailman.antibackscatter'):
+        assert patches.check_mailman() == '3.3.11'
+    assert 'Mailman 3.3.11 is not one of the tested versions' in caplog.text
+
+
+def test_a_later_33_release_with_a_changed_target_is_refused(mailman):
+    changed = patches.Target('mailman.email.message', 'UserNotification',
+                             'send', ('self', 'mlist'))
+    with mock.patch('mailman.version.VERSION', '3.3.11'), \
+            mock.patch.object(patches, 'TARGETS', (changed,)):
+        with pytest.raises(patches.PatchTargetError, match='parameters'):
+            patches.check_mailman()
+
+
 def test_an_overridden_method_that_moved_is_reported(mailman):
     moved = patches.Target('mailman.runners.bounce', 'BounceRunner',
                            '_dispose_renamed', ('self',))
