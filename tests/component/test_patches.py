@@ -83,6 +83,28 @@ def test_forged_member_link_sits_before_membership(mailman):
         < names.index('member-moderation')
 
 
+def test_emergency_hold_of_a_forged_member_post_sends_no_notice(mailman,
+                                                                dns):
+    """Mailman 3.3.8 and 3.3.9 run the emergency link before bans (so
+    before forged-member), 3.3.10 after them: either way the forgery is
+    held and only the proven author hears of it."""
+    from mailman.interfaces.requests import IListRequests
+    from tests.component.helpers import SPAMMER, incoming, recipients_of
+    from tests.component.test_guard import list_with_anne, run_incoming
+    mlist = list_with_anne()
+    mlist.emergency = True
+    forged, _ = incoming(dns, sender='anne@example.org',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    assert recipients_of('virgin') == []
+    assert IListRequests(mlist).count == 1
+    authentic, _ = incoming(dns, sender='anne@example.org',
+                            to='test@example.com', sign=True)
+    run_incoming(mlist, authentic)
+    assert IListRequests(mlist).count == 2
+    assert [r for r, _ in recipients_of('virgin')] == [{'anne@example.org'}]
+
+
 def test_a_moved_target_is_reported():
     missing = patches.Target('mailman.email.message', 'UserNotification',
                              'no_such_method', ('self',))
