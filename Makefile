@@ -57,6 +57,13 @@ test-component-postgresql: $(STAMP) postgresql
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
 
+# The unit, component and end-to-end tiers against each older supported
+# Mailman (3.3.8, 3.3.9), each in its own venv (.venv-mailman-3.3.X) with
+# its constraint set in constraints/; `make test` covers 3.3.10.
+.PHONY: test-matrix
+test-matrix: $(STAMP)
+	$(PY) -m tests.matrix
+
 # The fuzz tier for as long as asked (make test runs it for a fixed number
 # of examples): prints inputs per second per property and every finding.
 FUZZ_SECONDS ?= 600

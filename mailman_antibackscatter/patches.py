@@ -9,8 +9,9 @@ subclasses, and for the length of one call the delivery agents of
 module-level `DNSLookup` (auth/spfcheck.py routes it through our
 resolver).  Postorius: its `list_nav` template tag is wrapped.
 
-`check_mailman()` checks every target in Mailman and in the libraries auth/
-relies on first: each must exist with the parameters it has in the
+`check_mailman()` checks Mailman's version and every target in Mailman and
+in the libraries auth/ relies on first: Mailman must be a 3.3 release from
+3.3.8 on, each target must exist with the parameters it has in the
 supported versions, and so must every method the plugin's subclasses
 override (the dkimpy ones are checked by auth/arccheck.py).  The plugin's
 pre_hook calls it before it installs anything, so an upgrade that moved a
@@ -24,6 +25,7 @@ process (which may not have Mailman core) imports this module too.
 import importlib
 import inspect
 import logging
+import re
 import threading
 
 from contextlib import contextmanager
@@ -68,6 +70,36 @@ class Target:
             raise PatchTargetError('{} has parameters {}, expected {}'.format(
                 self, found, self.parameters))
         return original
+
+
+# -- Mailman: the versions ----------------------------------------------------
+
+# Each is tested with its own library versions (tests/matrix.py).  A later
+# 3.3 release is accepted when every target still has its shape, so a site
+# can take a security release; 3.4 may change anything, and 3.3.7 and older
+# run with libraries the plugin does not support.
+TESTED_MAILMAN = ('3.3.8', '3.3.9', '3.3.10')
+OLDEST_MAILMAN = (3, 3, 8)
+MAILMAN_SERIES = (3, 3)
+
+
+def check_mailman_version(version=None):
+    """Mailman's version (``mailman.version.VERSION`` unless given) if the
+    plugin supports it; PatchTargetError saying why not otherwise."""
+    if version is None:
+        version = importlib.import_module('mailman.version').VERSION
+    match = re.match(r'(\d+)\.(\d+)\.(\d+)', version)
+    if match is None:
+        raise PatchTargetError('Mailman version {!r} cannot be read'.format(
+            version))
+    found = tuple(int(part) for part in match.groups())
+    if found[:2] != MAILMAN_SERIES or found < OLDEST_MAILMAN:
+        raise PatchTargetError(
+            'Mailman {} is not supported (supported: {}.{}.{} and later '
+            '{}.{} releases; tested: {})'.format(
+                version, *OLDEST_MAILMAN, *MAILMAN_SERIES,
+                ', '.join(TESTED_MAILMAN)))
+    return version
 
 
 # -- Mailman: wrapped functions ---------------------------------------------
@@ -172,9 +204,10 @@ def check_bounce_processor():
 
 
 def check_mailman(bounces=True):
-    """Check every target; raises PatchTargetError naming the first that
-    moved.  Changes nothing."""
+    """Check Mailman's version and every target; raises PatchTargetError
+    naming the first that moved.  Changes nothing; returns the version."""
     from mailman_antibackscatter.auth.arccheck import check_dkimpy
+    version = check_mailman_version()
     for target in TARGETS + OVERRIDDEN + (SPF_LOOKUP,):
         target.check()
     try:
@@ -190,6 +223,11 @@ def check_mailman(bounces=True):
     if bounces:
         check_outgoing()
         check_bounce_processor()
+    if version not in TESTED_MAILMAN:
+        log.warning('Mailman %s is not one of the tested versions (%s); '
+                    'every patch target has the expected shape',
+                    version, ', '.join(TESTED_MAILMAN))
+    return version
 
 
 def _wrap(target, make_wrapper):

@@ -9,7 +9,6 @@ import time
 
 import dns.exception
 import dns.name
-import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
@@ -33,6 +32,24 @@ _RDATA_BYTES = 900      # one rdata object without its strings
 _STRING_BYTES = 40      # each character-string's bytes object
 
 _OK, _NXDOMAIN, _NODATA = 'ok', 'nxdomain', 'nodata'
+
+
+def _use_nameservers(resolver, nameservers):
+    """Ask only these (host, port) servers.
+
+    dnspython 2.4 has nameserver objects with their own port; 2.3 (Debian
+    12's) takes addresses and looks ports up by address, so there one host
+    has one port.
+    """
+    try:
+        from dns.nameserver import Do53Nameserver
+    except ImportError:
+        resolver.nameservers = [host for host, port in nameservers]
+        resolver.nameserver_ports = {host: int(port)
+                                     for host, port in nameservers}
+        return
+    resolver.nameservers = [Do53Nameserver(host, int(port))
+                            for host, port in nameservers]
 
 
 class DNSTempError(Exception):
@@ -61,9 +78,7 @@ class CachingResolver:
                  cache_bytes=DEFAULT_CACHE_BYTES):
         self._resolver = dns.resolver.Resolver(configure=not nameservers)
         if nameservers:
-            self._resolver.nameservers = [
-                dns.nameserver.Do53Nameserver(host, int(port))
-                for host, port in nameservers]
+            _use_nameservers(self._resolver, nameservers)
         self._resolver.cache = None
         self._resolver.retry_servfail = False
         self.timeout = timeout

@@ -83,6 +83,28 @@ def test_forged_member_link_sits_before_membership(mailman):
         < names.index('member-moderation')
 
 
+def test_emergency_hold_of_a_forged_member_post_sends_no_notice(mailman,
+                                                                dns):
+    """Mailman 3.3.8 and 3.3.9 run the emergency link before bans (so
+    before forged-member), 3.3.10 after them: either way the forgery is
+    held and only the proven author hears of it."""
+    from mailman.interfaces.requests import IListRequests
+    from tests.component.helpers import SPAMMER, incoming, recipients_of
+    from tests.component.test_guard import list_with_anne, run_incoming
+    mlist = list_with_anne()
+    mlist.emergency = True
+    forged, _ = incoming(dns, sender='anne@example.org',
+                         to='test@example.com', client=SPAMMER)
+    run_incoming(mlist, forged)
+    assert recipients_of('virgin') == []
+    assert IListRequests(mlist).count == 1
+    authentic, _ = incoming(dns, sender='anne@example.org',
+                            to='test@example.com', sign=True)
+    run_incoming(mlist, authentic)
+    assert IListRequests(mlist).count == 2
+    assert [r for r, _ in recipients_of('virgin')] == [{'anne@example.org'}]
+
+
 def test_a_moved_target_is_reported():
     missing = patches.Target('mailman.email.message', 'UserNotification',
                              'no_such_method', ('self',))
@@ -197,6 +219,44 @@ def test_an_unreadable_site_file_is_a_configuration_problem(mailman,
 
 def test_every_mailman_target_passes_the_start_up_check(mailman):
     patches.check_mailman(bounces=True)
+
+
+def test_the_running_mailman_is_a_tested_version(mailman):
+    from mailman.version import VERSION
+    assert patches.check_mailman() == VERSION
+    assert VERSION in patches.TESTED_MAILMAN
+
+
+@pytest.mark.parametrize('version', ['3.4.0', '3.4.0a1', '4.0.0', '3.3.7',
+                                     '3.2.2', 'unknown'])
+def test_a_mailman_outside_the_supported_range_is_refused(mailman,
+                                                          version):
+    with mock.patch('mailman.version.VERSION', version):
+        with pytest.raises(patches.PatchTargetError) as error:
+            patches.check_mailman()
+    reason = str(error.value)
+    assert version in reason and '\n' not in reason
+    if version != 'unknown':
+        assert 'not supported' in reason and '3.3.8' in reason
+
+
+def test_a_later_33_release_is_accepted_when_the_targets_fit(mailman,
+                                                             caplog):
+    """A security release must not need a new plugin; the log says it
+    was not tested."""
+    with mock.patch('mailman.version.VERSION', '3.3.11'), \
+            caplog.at_level('WARNING', logger='mailman.antibackscatter'):
+        assert patches.check_mailman() == '3.3.11'
+    assert 'Mailman 3.3.11 is not one of the tested versions' in caplog.text
+
+
+def test_a_later_33_release_with_a_changed_target_is_refused(mailman):
+    changed = patches.Target('mailman.email.message', 'UserNotification',
+                             'send', ('self', 'mlist'))
+    with mock.patch('mailman.version.VERSION', '3.3.11'), \
+            mock.patch.object(patches, 'TARGETS', (changed,)):
+        with pytest.raises(patches.PatchTargetError, match='parameters'):
+            patches.check_mailman()
 
 
 def test_an_overridden_method_that_moved_is_reported(mailman):
