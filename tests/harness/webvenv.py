@@ -12,11 +12,13 @@ takes minutes; reusing one takes none.
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import venv
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +31,19 @@ class WebVenvError(RuntimeError):
     """A command that builds or inspects a site venv failed."""
 
 
-def run(command, timeout=PIP_TIMEOUT, **kwargs):
-    """Run `command`; WebVenvError with the end of its output if it fails."""
+def clean_environment():
+    """This process's environment without what would let a site venv's
+    Python see the checkout or the test venv (PYTHONPATH above all)."""
+    return {name: value for name, value in os.environ.items()
+            if name not in ('PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV')}
+
+
+def run(command, timeout=PIP_TIMEOUT, env=None, **kwargs):
+    """Run `command` (in a clean environment unless `env` is given);
+    WebVenvError with the end of its output if it fails."""
     result = subprocess.run([str(part) for part in command],
                             capture_output=True, text=True, timeout=timeout,
+                            env=clean_environment() if env is None else env,
                             **kwargs)
     if result.returncode != 0:
         raise WebVenvError('{} exited {}:\n{}\n{}'.format(
@@ -69,16 +80,27 @@ def site_venv(name, requirement):
     constraints = CONSTRAINTS / 'web-{}.txt'.format(name)
     prefix = '.venv-web-{}-'.format(name)
     path = ROOT / (prefix + _key(constraints, requirement))
-    with open(ROOT / '.venv-web.lock', 'w') as lock:
+    with open(ROOT / (prefix + 'lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (path / '.complete').exists():
             for stale in ROOT.glob(prefix + '*'):
-                shutil.rmtree(stale)
+                if stale.is_dir():
+                    shutil.rmtree(stale)
             venv.EnvBuilder(with_pip=True).create(path)
             run([path / 'bin' / 'python', '-m', 'pip', 'install', '-q',
                  '-c', constraints, requirement])
             (path / '.complete').write_text(requirement + '\n')
     return path
+
+
+def site_venvs(requirements):
+    """{name: venv} for {name: requirement}, the missing ones built side by
+    side (pip mostly waits for the index, so two builds take the time of
+    one)."""
+    with ThreadPoolExecutor(max_workers=len(requirements)) as pool:
+        futures = {name: pool.submit(site_venv, name, requirement)
+                   for name, requirement in requirements.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def installed(venv_path):

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.webvenv import build_web_wheel, installed, run, site_venv
+from tests.harness import webvenv
+from tests.harness.webvenv import build_web_wheel, installed, run
 
 WEB = 'mailman-antibackscatter-web'
 # What Mailman core's distribution brings and a web venv must not get.
@@ -93,11 +94,16 @@ def web_wheel(tmp_path_factory):
     return build_web_wheel(tmp_path_factory.mktemp('web-dist'))
 
 
+@pytest.fixture(scope='module')
+def site_venvs():
+    return webvenv.site_venvs(
+        {name: requirement for name, (requirement, _, _) in SITES.items()})
+
+
 @pytest.fixture(scope='module', params=sorted(SITES))
-def site(request, web_wheel):
+def site(request, web_wheel, site_venvs):
     """(name, venv, what it had, what it has after the wheel went in)."""
-    requirement = SITES[request.param][0]
-    path = site_venv(request.param, requirement)
+    path = site_venvs[request.param]
     python = path / 'bin' / 'python'
     # A venv reused from an earlier run may hold an earlier wheel.
     run([python, '-m', 'pip', 'uninstall', '-q', '-y', WEB])
