@@ -83,7 +83,9 @@ test-web-install: $(STAMP)
 
 # sdist and wheel of both distributions in dist/: mailman-antibackscatter
 # (Mailman core's plugin) and mailman-antibackscatter-web (the Postorius page).
-dist: $(STAMP)
+# Needs only `build` in the venv: each is built in an isolated environment.
+dist: | $(PY)
+	$(PY) -m pip install -q -c constraints.txt build
 	rm -rf dist
 	$(PY) distributions/build.py --outdir dist
 
