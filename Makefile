@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # Two installs into one venv: `make demo` needs only the plugin and the
-# test harness's few extras ('.[demo]'); everything else needs '.[test,web]'
-# (which contains the demo's).  Each has its stamp; the test install makes
-# both current.
+# test harness's few extras ('.[demo]'); everything else needs '.[test]'
+# (which contains the demo's) and the Postorius page, a distribution of its
+# own (mailman-antibackscatter-web, built here as `make dist` builds it).
+# Each has its stamp; the test install makes both current.
 DEMO_STAMP := $(VENV)/.installed-demo
 STAMP      := $(VENV)/.installed-test
 
@@ -22,8 +23,15 @@ $(DEMO_STAMP): setup.cfg pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install -q -c constraints.txt -e '.[demo]'
 	touch $(DEMO_STAMP)
 
-$(STAMP): setup.cfg pyproject.toml constraints.txt | $(PY)
-	$(PY) -m pip install -q -c constraints.txt -e '.[demo,test,web]'
+WEB_WHEEL_DIR := $(VENV)/web-wheel
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt \
+          distributions/web/pyproject.toml | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e '.[demo,test]'
+	rm -rf $(WEB_WHEEL_DIR)
+	$(PY) distributions/build.py --wheel --outdir $(WEB_WHEEL_DIR) web
+	$(PY) -m pip uninstall -q -y mailman-antibackscatter-web
+	$(PY) -m pip install -q -c constraints.txt $(WEB_WHEEL_DIR)/*.whl
 	touch $(STAMP) $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)
@@ -72,6 +80,21 @@ fuzz: $(STAMP)
 
 test-web: $(STAMP) system-deps
 	$(PY) -m pytest tests/web
+
+# The page's wheel installed into a mailman-web 0.0.9 site (Django 4.2) and a
+# Postorius 1.3.13 site (Django 5.0), each a venv of its own built from
+# constraints/web-*.txt once and kept as .venv-web-* (`make test` runs it).
+.PHONY: test-web-install dist
+test-web-install: $(STAMP)
+	$(PY) -m pytest tests/web/test_install_mailman_web.py
+
+# sdist and wheel of both distributions in dist/: mailman-antibackscatter
+# (Mailman core's plugin) and mailman-antibackscatter-web (the Postorius page).
+# Needs only `build` in the venv: each is built in an isolated environment.
+dist: | $(PY)
+	$(PY) -m pip install -q -c constraints.txt build
+	rm -rf dist
+	$(PY) distributions/build.py --outdir dist
 
 # Servers and browsers the tests start themselves, from Debian's packages.
 # Installed only when missing and only as root with apt-get (CI); otherwise

@@ -7,7 +7,8 @@ import it by name), five built-in chains and rules are replaced by
 subclasses, and for the length of one call the delivery agents of
 `deliver()` and the switchboards of the LMTP handler are swapped.  pyspf: its
 module-level `DNSLookup` (auth/spfcheck.py routes it through our
-resolver).  Postorius: its `list_nav` template tag is wrapped.
+resolver).  (Postorius' `list_nav` tag is wrapped by web/patches.py: the
+web distribution does not contain this module.)
 
 `check_mailman()` checks Mailman's version and every target in Mailman and
 in the libraries auth/ relies on first: Mailman must be a 3.3 release from
@@ -18,8 +19,9 @@ pre_hook calls it before it installs anything, so an upgrade that moved a
 target leaves the site with stock Mailman and a log line naming the
 target, never with half of the protection.
 
-Nothing here imports Mailman or Django at module level: the Postorius
-process (which may not have Mailman core) imports this module too.
+Nothing here imports Mailman at module level: each target is imported
+when it is checked, so a missing one is reported as a PatchTargetError
+naming it rather than as a failed import of this module.
 """
 
 import importlib
@@ -380,30 +382,3 @@ def route_pyspf_dns(make_lookup):
     Raises PatchTargetError when pyspf no longer has it as expected.
     """
     return _wrap(SPF_LOOKUP, make_lookup)
-
-
-# -- Postorius ------------------------------------------------------------
-
-LIST_NAV = Target('postorius.templatetags.nav_helpers', '', 'list_nav',
-                  ('context', 'current', 'title', 'subtitle'))
-
-
-def install_list_nav(make_wrapper):
-    """Wrap Postorius' `list_nav` tag (once) with `make_wrapper(original)`.
-
-    Returns False, with a log line, when Postorius no longer has the tag
-    as expected; its menu is then drawn unchanged.
-    """
-    try:
-        original = LIST_NAV.check()
-    except PatchTargetError as error:
-        log.warning('no "Sender authentication" menu item: %s', error)
-        return False
-    module = LIST_NAV.container()
-    if getattr(module.list_nav, MARK, None) is not None:
-        return False
-    wrapper = make_wrapper(original)
-    setattr(wrapper, MARK, original)
-    module.list_nav = wrapper
-    module.register.simple_tag(wrapper, takes_context=True, name='list_nav')
-    return True

@@ -1,7 +1,8 @@
 """Plain descriptions of the plugin's state, shared by the CLI and REST."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 from mailman.config import config
-from mailman_antibackscatter import __version__
 from mailman_antibackscatter.app import heartbeat
 from mailman_antibackscatter.app.keys import key_file_problem
 from mailman_antibackscatter.app.list_policy import site_defaults
@@ -10,6 +11,16 @@ from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.config.runtime import get_settings, not_protecting
 from mailman_antibackscatter.patches import MARK, TARGETS
 from mailman_antibackscatter.text import one_line
+
+
+def installed_version():
+    """The version of the installed distribution, from its metadata (the
+    package is a namespace shared with the web distribution: no
+    ``__init__.py`` to hold a ``__version__``)."""
+    try:
+        return version('mailman-antibackscatter')
+    except PackageNotFoundError:
+        return 'unknown (mailman-antibackscatter is not installed)'
 
 
 def verdict_as_dict(verdict, authserv_id):
@@ -50,7 +61,7 @@ def loaded(runner):
     """What this runner process loaded, for its heartbeat."""
     settings = get_settings()
     return dict(
-        version=__version__, enabled=settings.enabled,
+        version=installed_version(), enabled=settings.enabled,
         not_protecting=not_protecting(),
         digest=heartbeat.settings_digest(settings),
         runner_class=getattr(config, 'runner.' + runner)['class'],
@@ -63,7 +74,7 @@ def status():
     running Mailman's runners loaded."""
     settings = get_settings()
     return dict(
-        version=__version__,
+        version=installed_version(),
         enabled=settings.enabled,
         not_protecting=not_protecting(),
         authserv_id=settings.engine.authserv_id,

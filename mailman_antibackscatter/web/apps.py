@@ -10,6 +10,6 @@ class SenderAuthenticationConfig(AppConfig):
     default_auto_field = 'django.db.models.AutoField'
 
     def ready(self):
-        from mailman_antibackscatter.patches import install_list_nav
+        from mailman_antibackscatter.web.patches import install_list_nav
         from mailman_antibackscatter.web.nav import with_list_menu_link
         install_list_nav(with_list_menu_link)

@@ -3,7 +3,7 @@
 Postorius' list menu (template ``postorius/menu/list_nav.html``, drawn by the
 ``list_nav`` tag of ``nav_helpers``) has no extension point.  Overriding the
 template would mean copying it and would depend on INSTALLED_APPS order, so
-the tag is wrapped instead (by patches.install_list_nav): Postorius draws its
+the tag is wrapped instead (by web/patches.py): Postorius draws its
 menu as always, and for list owners and site admins one item is added after
 its Settings item (at the end of the menu if that item is not found).  If
 this app's URLs are not included, the menu is left as Postorius draws it.

@@ -11,8 +11,8 @@ import os
 import pytest
 
 django = pytest.importorskip(
-    'django', reason="the `web` extra is not installed (pip install -c "
-    "constraints.txt -e '.[test,web]')")
+    'django', reason="the web distribution is not installed (make venv "
+    "builds and installs it: distributions/build.py --wheel web)")
 
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.web.settings')
 django.setup()

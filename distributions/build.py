@@ -1,0 +1,74 @@
+"""Builds this repository's two distributions (sdist and wheel of each).
+
+mailman-antibackscatter, the plugin for Mailman core, is built from the
+repository's root (setup.cfg).  mailman-antibackscatter-web, the Postorius
+page, is built from distributions/web/pyproject.toml in a staging directory
+that holds that file, its README and a copy of mailman_antibackscatter/web/:
+setuptools takes no package directory from outside a project's root, and
+the page's source stays in one place in the repository.  Both share the
+version in setup.cfg's [metadata].
+
+    python distributions/build.py [--wheel] [--outdir dist] [core] [web]
+"""
+
+import argparse
+import configparser
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB_PROJECT = ROOT / 'distributions' / 'web'
+WEB_PACKAGE = Path('mailman_antibackscatter', 'web')
+
+
+def version():
+    """The version of both distributions: setup.cfg's."""
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / 'setup.cfg')
+    return parser['metadata']['version']
+
+
+def stage_web(directory):
+    """Lay out the web distribution's project in `directory`."""
+    for name in ('pyproject.toml', 'README.md'):
+        shutil.copy2(WEB_PROJECT / name, directory / name)
+    (directory / 'VERSION').write_text(version() + '\n')
+    shutil.copytree(ROOT / WEB_PACKAGE, directory / WEB_PACKAGE,
+                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
+
+def build(project, outdir, wheel_only):
+    """`python -m build` of `project`: an sdist, then the wheel from it."""
+    command = [sys.executable, '-m', 'build', '--outdir', str(outdir)]
+    if wheel_only:
+        command.append('--wheel')
+    subprocess.run(command + [str(project)], check=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('which', nargs='*', metavar='core|web',
+                        help='the distributions to build (default: both)')
+    parser.add_argument('--outdir', default=str(ROOT / 'dist'))
+    parser.add_argument('--wheel', action='store_true',
+                        help='only the wheels, built from the source tree')
+    args = parser.parse_args(argv)
+    unknown = set(args.which) - {'core', 'web'}
+    if unknown:
+        parser.error('no such distribution: {}'.format(', '.join(unknown)))
+    outdir = Path(args.outdir).resolve()
+    for which in args.which or ('core', 'web'):
+        if which == 'core':
+            build(ROOT, outdir, args.wheel)
+            continue
+        with tempfile.TemporaryDirectory(prefix='antibackscatter-web-') as d:
+            stage_web(Path(d))
+            build(Path(d), outdir, args.wheel)
+
+
+if __name__ == '__main__':
+    main()
