@@ -37,7 +37,10 @@ TIERS = {
     'component': ['tests/component'],
     'component-postgresql': ['tests/component',
                              '--mailman-database=postgresql'],
-    'e2e': ['tests/e2e'],
+    # The core wheel's own install test builds a Mailman 3.3.10 venv
+    # whatever Mailman runs the tier: `make test` runs it once.
+    'e2e': ['tests/e2e',
+            '--ignore=tests/e2e/test_install_core_wheel.py'],
     }
 # What the venv is built from: a change to any rebuilds it.
 INSTALL_INPUTS = ('setup.cfg', 'pyproject.toml')
