@@ -4,9 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # Two installs into one venv: `make demo` needs only the plugin and the
 # test harness's few extras ('.[demo]'); everything else needs '.[test]'
-# (which contains the demo's) and the Postorius page, a distribution of its
-# own (mailman-antibackscatter-web, built here as `make dist` builds it).
-# Each has its stamp; the test install makes both current.
+# (which contains the demo's) and the requirements of the Postorius page's
+# own distribution (mailman-antibackscatter-web): the page itself is tested
+# from this checkout, its wheel in venvs of its own (tests/web).  Each has
+# its stamp; the test install makes both current.
 DEMO_STAMP := $(VENV)/.installed-demo
 STAMP      := $(VENV)/.installed-test
 
@@ -23,15 +24,12 @@ $(DEMO_STAMP): setup.cfg pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install -q -c constraints.txt -e '.[demo]'
 	touch $(DEMO_STAMP)
 
-WEB_WHEEL_DIR := $(VENV)/web-wheel
-
 $(STAMP): setup.cfg pyproject.toml constraints.txt \
           distributions/web/pyproject.toml | $(PY)
 	$(PY) -m pip install -q -c constraints.txt -e '.[demo,test]'
-	rm -rf $(WEB_WHEEL_DIR)
-	$(PY) distributions/build.py --wheel --outdir $(WEB_WHEEL_DIR) web
 	$(PY) -m pip uninstall -q -y mailman-antibackscatter-web
-	$(PY) -m pip install -q -c constraints.txt $(WEB_WHEEL_DIR)/*.whl
+	$(PY) -m pip install -q -c constraints.txt \
+		$$($(PY) distributions/build.py --requirements web)
 	touch $(STAMP) $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)

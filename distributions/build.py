@@ -9,10 +9,17 @@ the page's source stays in one place in the repository.  Both share the
 version in setup.cfg's [metadata].
 
     python distributions/build.py [--wheel] [--outdir dist] [core] [web]
+    python distributions/build.py --requirements web
+
+--requirements prints the web distribution's requirements (the test venv
+installs them and tests the page from the checkout: a wheel's copy in
+site-packages would stand beside the editable core as a second part of
+the package).
 """
 
 import argparse
 import configparser
+import tomllib
 import shutil
 import subprocess
 import sys
@@ -30,6 +37,12 @@ def version():
     parser = configparser.ConfigParser()
     parser.read(ROOT / 'setup.cfg')
     return parser['metadata']['version']
+
+
+def web_requirements():
+    """The web distribution's requirements, as pip arguments."""
+    with open(WEB_PROJECT / 'pyproject.toml', 'rb') as stream:
+        return tomllib.load(stream)['project']['dependencies']
 
 
 def stage_web(directory):
@@ -56,10 +69,17 @@ def main(argv=None):
     parser.add_argument('--outdir', default=str(ROOT / 'dist'))
     parser.add_argument('--wheel', action='store_true',
                         help='only the wheels, built from the source tree')
+    parser.add_argument('--requirements', action='store_true',
+                        help="print the distributions' requirements")
     args = parser.parse_args(argv)
     unknown = set(args.which) - {'core', 'web'}
     if unknown:
         parser.error('no such distribution: {}'.format(', '.join(unknown)))
+    if args.requirements:
+        if args.which != ['web']:
+            parser.error('--requirements: only for web')
+        print(' '.join(web_requirements()))
+        return
     outdir = Path(args.outdir).resolve()
     for which in args.which or ('core', 'web'):
         if which == 'core':

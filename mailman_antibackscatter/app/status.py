@@ -14,9 +14,8 @@ from mailman_antibackscatter.text import one_line
 
 
 def installed_version():
-    """The version of the installed distribution, from its metadata (the
-    package is a namespace shared with the web distribution: no
-    ``__init__.py`` to hold a ``__version__``)."""
+    """The version of the installed distribution, from its metadata (one
+    place for the version of both distributions: setup.cfg)."""
     try:
         return version('mailman-antibackscatter')
     except PackageNotFoundError:
