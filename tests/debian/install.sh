@@ -49,13 +49,15 @@ fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     --no-install-recommends $PACKAGES
 
+# Debian's Python by its path: a python3 found first on PATH (pyenv, a
+# virtualenv) is another one.
 # The wheel, built from a clean copy of the source (a build/ directory left
 # in the tree would put stale modules into it).
 mkdir "$WORK/src"
 tar -C "$SOURCE" --exclude=__pycache__ -cf - setup.cfg pyproject.toml \
     README.md mailman_antibackscatter | tar -C "$WORK/src" -xf -
-python3 -m pip wheel -q --no-deps -w "$WORK/dist" "$WORK/src"
+/usr/bin/python3 -m pip wheel -q --no-deps -w "$WORK/dist" "$WORK/src"
 # --no-deps: every dependency is a Debian package; pip installs into
 # /usr/local/lib/python3*/dist-packages, never over Debian's files.
-python3 -m pip install -q --no-deps --break-system-packages \
+/usr/bin/python3 -m pip install -q --no-deps --break-system-packages \
     --root-user-action=ignore --force-reinstall "$WORK"/dist/*.whl
