@@ -9,7 +9,6 @@ import time
 
 import dns.exception
 import dns.name
-import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
@@ -61,9 +60,11 @@ class CachingResolver:
                  cache_bytes=DEFAULT_CACHE_BYTES):
         self._resolver = dns.resolver.Resolver(configure=not nameservers)
         if nameservers:
-            self._resolver.nameservers = [
-                dns.nameserver.Do53Nameserver(host, int(port))
-                for host, port in nameservers]
+            # Addresses and a port per address: what every dnspython from
+            # 2.3 (Debian 12's, without dns.nameserver) on accepts.
+            self._resolver.nameserver_ports = {
+                host: int(port) for host, port in nameservers}
+            self._resolver.nameservers = [host for host, _ in nameservers]
         self._resolver.cache = None
         self._resolver.retry_servfail = False
         self.timeout = timeout
