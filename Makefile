@@ -67,7 +67,8 @@ fuzz: $(STAMP)
 # Debian's Python (tests/debian/install.sh: apt-get, so only as root on
 # Debian 12), then the end-to-end answer paths and bounce gate against it.
 .PHONY: test-debian
-DEBIAN_TESTS := tests/debian tests/e2e/test_paths.py tests/e2e/test_bounces.py
+DEBIAN_TESTS := tests/debian tests/e2e/test_mailman_install.py \
+                tests/e2e/test_paths.py tests/e2e/test_bounces.py
 test-debian: $(STAMP)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	    && grep -qx 'VERSION_ID="12"' /etc/os-release; then \

@@ -37,10 +37,8 @@ fi
 
 # mailman3's postinst asks (through dbconfig-common) whether to set up its
 # database: answer yes, SQLite, in /var/lib/mailman3/data (its defaults).
-debconf-set-selections <<'EOF'
-mailman3 mailman3/dbconfig-install boolean true
-mailman3 mailman3/database-type select sqlite3
-EOF
+printf '%s\n' 'mailman3 mailman3/dbconfig-install boolean true' \
+    'mailman3 mailman3/database-type select sqlite3' | debconf-set-selections
 
 if ! apt-cache show mailman3 >/dev/null 2>&1; then
     apt-get update -q

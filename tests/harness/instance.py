@@ -398,6 +398,11 @@ class MailmanInstance:
 
     # -- CLI ---------------------------------------------------------------
 
+    @property
+    def mailman_command(self) -> str:
+        """The ``mailman`` script this instance runs."""
+        return self.install.command or _mailman_executable()
+
     def _cli_args(self, *args: str) -> list:
         install = self.install
         cmd = []
@@ -407,8 +412,7 @@ class MailmanInstance:
                     'the {} install runs Mailman as {}: only root can'.format(
                         install.name, install.user))
             cmd = ['runuser', '-u', install.user, '--']
-        cmd += [install.command or _mailman_executable(),
-                '-C', str(self.config_path)]
+        cmd += [self.mailman_command, '-C', str(self.config_path)]
         if os.geteuid() == 0 and not install.user:
             cmd.append('--run-as-root')
         cmd.extend(str(arg) for arg in args)
