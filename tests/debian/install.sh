@@ -40,12 +40,20 @@ fi
 printf '%s\n' 'mailman3 mailman3/dbconfig-install boolean true' \
     'mailman3 mailman3/database-type select sqlite3' | debconf-set-selections
 
-if ! apt-cache show mailman3 >/dev/null 2>&1; then
+MISSING=
+for package in $PACKAGES; do
+    if ! dpkg-query -W -f '${Status}\n' "$package" 2>/dev/null \
+            | grep -q ' installed$'; then
+        MISSING="$MISSING $package"
+    fi
+done
+if [ -n "$MISSING" ]; then
+    echo "tests/debian/install.sh: installing from Debian:$MISSING"
     apt-get update -q
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends $PACKAGES
 fi
-# shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-    --no-install-recommends $PACKAGES
 
 # Debian's Python by its path: a python3 found first on PATH (pyenv, a
 # virtualenv) is another one.
