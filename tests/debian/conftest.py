@@ -8,7 +8,7 @@ answer-path and bounce tests against Debian's Mailman.
 import pytest
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope='session', autouse=True)
 def _debian_install_only(request):
     if request.config.getoption('--mailman-install') != 'debian':
         pytest.skip('checks the Debian-package install: run with '

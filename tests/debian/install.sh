@@ -15,10 +15,12 @@ SOURCE=$(cd "${1:-.}" && pwd)
 
 # The Debian packages: Mailman core and the libraries the plugin imports
 # that mailman3 does not pull in itself (python3-dkim, python3-spf,
-# python3-cryptography), and pip to install the wheel.
+# python3-cryptography), pip to install the wheel, and Debian's Postorius
+# (1.3.8) for the list owners' page (tests/debian/test_postorius.py).
 PACKAGES='mailman3 python3-dkim python3-spf python3-dnspython
 python3-authres python3-cryptography python3-sqlalchemy
-python3-flufl.bounce python3-zope.interface python3-public python3-pip'
+python3-flufl.bounce python3-zope.interface python3-public python3-pip
+python3-django-postorius'
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo 'tests/debian/install.sh: needs root and apt-get' >&2
