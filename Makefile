@@ -76,6 +76,22 @@ FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)
 	$(PY) -m tests.fuzz $(FUZZ_SECONDS)
 
+# Debian 12's mailman3 package, with the plugin's wheel installed into
+# Debian's Python (tests/debian/install.sh: apt-get, so only as root on
+# Debian 12), then the end-to-end answer paths and bounce gate against it.
+.PHONY: test-debian
+DEBIAN_TESTS := tests/debian tests/e2e/test_mailman_install.py \
+                tests/e2e/test_paths.py tests/e2e/test_bounces.py
+test-debian: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	    && grep -qx 'VERSION_ID="12"' /etc/os-release; then \
+		sh tests/debian/install.sh . && \
+		$(PY) -m pytest --mailman-install=debian $(DEBIAN_TESTS); \
+	else \
+		echo 'test-debian: skipped: installing Debian'"'"'s mailman3' \
+		     'needs root, apt-get and Debian 12 (see docs/install.md)'; \
+	fi
+
 test-web: $(STAMP) system-deps
 	$(PY) -m pytest tests/web
 

@@ -10,11 +10,13 @@ version in setup.cfg's [metadata].
 
     python distributions/build.py [--wheel] [--outdir dist] [core] [web]
     python distributions/build.py --requirements web
+    python distributions/build.py --stage DIRECTORY web
 
 --requirements prints the web distribution's requirements (the test venv
 installs them and tests the page from the checkout: a wheel's copy in
 site-packages would stand beside the editable core as a second part of
-the package).
+the package).  --stage only lays out the web project in DIRECTORY, for a
+Python without `build` (Debian's: `pip wheel --no-deps DIRECTORY`).
 """
 
 import argparse
@@ -69,6 +71,8 @@ def main(argv=None):
     parser.add_argument('--outdir', default=str(ROOT / 'dist'))
     parser.add_argument('--wheel', action='store_true',
                         help='only the wheels, built from the source tree')
+    parser.add_argument('--stage', metavar='DIRECTORY',
+                        help='only lay out the web project there')
     parser.add_argument('--requirements', action='store_true',
                         help="print the distributions' requirements")
     args = parser.parse_args(argv)
@@ -79,6 +83,12 @@ def main(argv=None):
         if args.which != ['web']:
             parser.error('--requirements: only for web')
         print(' '.join(web_requirements()))
+        return
+    if args.stage:
+        if args.which != ['web']:
+            parser.error('--stage: only for web')
+        Path(args.stage).mkdir(parents=True)
+        stage_web(Path(args.stage))
         return
     outdir = Path(args.outdir).resolve()
     for which in args.which or ('core', 'web'):

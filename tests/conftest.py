@@ -10,6 +10,10 @@ in CI (CI set) that is a failure.
 
 ``--mailman-database=postgresql`` runs the component tests' Mailman
 ConfigLayer on that server instead of SQLite (tests/component/conftest.py).
+
+``--mailman-install=debian`` makes the end-to-end ``world`` Debian 12's
+packaged Mailman with the plugin installed into Debian's Python
+(tests/debian, ``make test-debian``); the default is the test venv's.
 """
 
 import importlib.util
@@ -18,6 +22,7 @@ import os
 
 import pytest
 
+from tests.harness.instance import INSTALLS
 from tests.harness.postgres import (
     PostgresServer, PostgresUnavailable, unavailable_is_fatal)
 
@@ -44,6 +49,10 @@ def pytest_addoption(parser):
         default=os.environ.get('ANTIBACKSCATTER_TEST_DATABASE', 'sqlite'),
         help='database under the component tests\' Mailman ConfigLayer '
              '(default: $ANTIBACKSCATTER_TEST_DATABASE or sqlite)')
+    parser.addoption(
+        '--mailman-install', choices=sorted(INSTALLS), default='venv',
+        help='which Mailman the end-to-end tests start: the test venv\'s '
+             '(default) or Debian\'s mailman3 package (tests/debian)')
 
 
 @pytest.fixture(scope='session')

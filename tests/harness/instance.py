@@ -18,10 +18,13 @@ interfaces, so the tests run the same code paths as production.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
+import io
 import os
 import re
 import secrets
+import shutil
 import signal
 import smtplib
 import socket
@@ -30,6 +33,7 @@ import sys
 import textwrap
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -37,8 +41,8 @@ import requests
 
 from tests.harness.smtpsink import free_port
 
-__all__ = ['MailmanInstance', 'MailmanStartError', 'database_class_for',
-           'xtext']
+__all__ = ['INSTALLS', 'MailmanInstall', 'MailmanInstance',
+           'MailmanStartError', 'database_class_for', 'xtext']
 
 _HOST = '127.0.0.1'
 
@@ -64,6 +68,49 @@ _RUNNER_ENV_NAMES = frozenset({
 
 class MailmanStartError(RuntimeError):
     """Mailman did not come up (or a CLI command failed)."""
+
+
+# gunicorn 25+ opens a control socket in ~/.gunicorn by default, which
+# concurrent instances would share; switch it off.  Older gunicorns (Debian
+# 12 has 20.1) refuse the unknown setting.
+_GUNICORN_CONFIG = '[gunicorn]\ngraceful_timeout = 2\ntimeout = 360\n'
+_GUNICORN_NO_SOCKET = 'control_socket_disable = true\n'
+
+
+@dataclass(frozen=True)
+class MailmanInstall:
+    """Which installation of Mailman an instance runs, and as whom.
+
+    ``command`` is the ``mailman`` script (None: the one next to the
+    running interpreter).  With ``user``, every command runs as that user
+    (``runuser``, so only as root), the instance's files are given to it,
+    and no PYTHON* variable of the test run reaches Mailman: the plugin is
+    the one installed into that Mailman's Python.  ``base_config`` is the
+    site configuration the instance's own file is derived from (its layout,
+    paths and defaults), with the var directory, ports and logs private.
+    """
+
+    name: str
+    command: Optional[str] = None
+    user: Optional[str] = None
+    base_config: Optional[str] = None
+    gunicorn_config: str = _GUNICORN_CONFIG + _GUNICORN_NO_SOCKET
+
+
+INSTALLS = {
+    # The test run's own virtualenv (the plugin from PYTHONPATH).
+    'venv': MailmanInstall('venv'),
+    # Debian 12's mailman3 package as Debian runs it (tests/debian).
+    'debian': MailmanInstall(
+        'debian', command='/usr/bin/mailman', user='list',
+        base_config='/etc/mailman3/mailman.cfg',
+        gunicorn_config=_GUNICORN_CONFIG),
+}
+
+# Path settings of a base configuration's layout that stay as they are:
+# the programs and the read-only site files.  Every other absolute path
+# would be shared with the site's own Mailman, so it must be private.
+_SHARED_PATHS = frozenset({'bin_dir', 'etc_dir'})
 
 
 def xtext(value: str) -> str:
@@ -144,6 +191,8 @@ class MailmanInstance:
     ``PRESERVE_ENVS`` in mailman/bin/master.py).  Anything else reaches the
     master and CLI commands but not the runners; put such settings into
     the configuration (``plugin``/``extra_config``) instead.
+
+    ``install`` says which Mailman runs (see ``MailmanInstall``).
     """
 
     admin_user = 'restadmin'
@@ -154,8 +203,10 @@ class MailmanInstance:
                  env: Optional[dict] = None,
                  site_owner: str = 'site-owner@example.net',
                  database_url: Optional[str] = None,
-                 database_class: Optional[str] = None):
+                 database_class: Optional[str] = None,
+                 install: MailmanInstall = INSTALLS['venv']):
         self.root = Path(root).resolve()
+        self.install = install
         self.smtp_port = smtp_port
         self._requested_lmtp_port = lmtp_port
         self._requested_rest_port = rest_port
@@ -216,12 +267,9 @@ class MailmanInstance:
         base = textwrap.dedent("""\
             # Written by tests.harness.instance.
             [mailman]
-            layout: here
-            site_owner: {site_owner}
+            {layout}site_owner: {site_owner}
 
-            [paths.here]
-            var_dir: {var_dir}
-
+            {paths}
             [devmode]
             enabled: no
 
@@ -249,7 +297,9 @@ class MailmanInstance:
             sleep_time: 1s
 
             """).format(
-                site_owner=self.site_owner, var_dir=self.var_dir,
+                site_owner=self.site_owner,
+                layout='' if self.install.base_config else 'layout: here\n',
+                paths=self._paths_config(),
                 host=_HOST, smtp_port=self.smtp_port,
                 lmtp_port=self.lmtp_port, rest_port=self.rest_port,
                 admin_user=self.admin_user, admin_pass=self.admin_pass,
@@ -276,36 +326,95 @@ class MailmanInstance:
         if self.extra_config:
             parts.append(
                 '# --- extra ---\n' + self.extra_config.strip() + '\n')
+        if self.install.base_config:
+            return self._derive_config(''.join(parts))
         return ''.join(parts)
+
+    def _base_config(self) -> configparser.RawConfigParser:
+        parser = configparser.RawConfigParser(strict=False)
+        parser.optionxform = str
+        with open(self.install.base_config, encoding='utf-8') as fp:
+            parser.read_file(fp)
+        return parser
+
+    def _paths_config(self) -> str:
+        """The layout's paths section: all state under self.root."""
+        if not self.install.base_config:
+            return '[paths.here]\nvar_dir: {}\n\n'.format(self.var_dir)
+        base = self._base_config()
+        layout = base.get('mailman', 'layout', fallback='here')
+        private = {'var_dir': str(self.var_dir), 'log_dir': '$var_dir/logs',
+                   'pid_file': '$var_dir/master.pid'}
+        section = 'paths.' + layout
+        lines = ['[{}]'.format(section)]
+        lines += ['{}: {}'.format(key, value)
+                  for key, value in private.items()]
+        if base.has_section(section):
+            for key, value in base.items(section):
+                if (key not in private and key not in _SHARED_PATHS
+                        and value.startswith('/')):
+                    raise MailmanStartError(
+                        '{} sets {} {} outside its var_dir: the harness '
+                        'cannot make it private'.format(
+                            self.install.base_config, section, key))
+        return '\n'.join(lines) + '\n\n'
+
+    def _derive_config(self, own: str) -> str:
+        """The base configuration with every setting of ``own`` on top."""
+        merged = self._base_config()
+        merged.read_string(own, source='tests.harness.instance')
+        out = io.StringIO()
+        out.write('# Written by tests.harness.instance from {}.\n'.format(
+            self.install.base_config))
+        merged.write(out)
+        return out.getvalue()
 
     def _write_config(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        # gunicorn 25+ opens a control socket in ~/.gunicorn by default, which
-        # concurrent instances would share; switch it off.
         self.gunicorn_config_path.write_text(
-            '[gunicorn]\ngraceful_timeout = 2\ntimeout = 360\n'
-            'control_socket_disable = true\n', encoding='utf-8')
+            self.install.gunicorn_config, encoding='utf-8')
         self.config_path.write_text(self.render_config(), encoding='utf-8')
         # Make the usual log files exist from the start, so tests can read
         # (and tail) them before Mailman writes anything.
         for name in ('mailman', 'smtp', 'bounce', 'plugins', 'debug'):
             (self.log_dir / (name + '.log')).touch()
+        if self.install.user:
+            for path in [self.root, *self.root.rglob('*')]:
+                shutil.chown(path, self.install.user, self.install.user)
 
     def _process_env(self) -> dict:
         env = dict(os.environ)
         # MAILMAN_VAR_DIR overrides [paths.here] var_dir; never inherit it.
         env.pop('MAILMAN_VAR_DIR', None)
         env.pop('MAILMAN_CONFIG_FILE', None)
+        if self.install.user:
+            # Only the installed Python's own path: never the test run's.
+            for key in [key for key in env if key.startswith('PYTHON')]:
+                del env[key]
+            env.pop('VIRTUAL_ENV', None)
         env.update(self.env)
         env[_TAG_VARIABLE] = str(self.root)
         return env
 
     # -- CLI ---------------------------------------------------------------
 
+    @property
+    def mailman_command(self) -> str:
+        """The ``mailman`` script this instance runs."""
+        return self.install.command or _mailman_executable()
+
     def _cli_args(self, *args: str) -> list:
-        cmd = [_mailman_executable(), '-C', str(self.config_path)]
-        if os.geteuid() == 0:
+        install = self.install
+        cmd = []
+        if install.user:
+            if os.geteuid() != 0:
+                raise MailmanStartError(
+                    'the {} install runs Mailman as {}: only root can'.format(
+                        install.name, install.user))
+            cmd = ['runuser', '-u', install.user, '--']
+        cmd += [self.mailman_command, '-C', str(self.config_path)]
+        if os.geteuid() == 0 and not install.user:
             cmd.append('--run-as-root')
         cmd.extend(str(arg) for arg in args)
         return cmd

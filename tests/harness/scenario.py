@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from tests.harness.dnsserver import DNSServer
-from tests.harness.instance import MailmanInstance
+from tests.harness.instance import INSTALLS, MailmanInstance
 from tests.harness.signing import dkim_sign, generate_rsa_key
 from tests.harness.smtpsink import SMTPSink
 
@@ -51,8 +51,12 @@ class World:
 
     def __init__(self, root, *, plugin=True, site_options='',
                  extra_config='', database_url=None, start_timeout=180,
-                 engine_options=''):
+                 engine_options='', install=INSTALLS['venv']):
         self.root = Path(root)
+        # Which Mailman runs (tests.harness.instance.INSTALLS).  One run
+        # as its own user gets nothing of ours on its path: it runs the
+        # plugin installed into its own Python.
+        self.install = install
         # Seconds Mailman may take to start (a loaded machine needs more).
         self.start_timeout = start_timeout
         # None: SQLite; else a PostgreSQL URL, e.g. PostgresServer.url.
@@ -83,14 +87,17 @@ class World:
                     AUTHSERV_ID, self.engine_options, self.dns.port,
                     self.site_options))
             plugin_text = plugin_section(config_path)
-        pythonpath = os.pathsep.join(
-            p for p in (str(REPO_ROOT), os.environ.get('PYTHONPATH')) if p)
+        env = {}
+        if self.install.user is None:
+            env['PYTHONPATH'] = os.pathsep.join(
+                p for p in (str(REPO_ROOT), os.environ.get('PYTHONPATH'))
+                if p)
         self.mailman = MailmanInstance(
             self.root / 'mailman', smtp_port=self.sink.port,
             plugin=plugin_text,
             extra_config=self.extra_config,
             database_url=self.database_url,
-            env={'PYTHONPATH': pythonpath})
+            env=env, install=self.install)
         try:
             # generous: on a loaded machine runners take a minute to start
             self.mailman.start(timeout=self.start_timeout)
