@@ -71,5 +71,10 @@ tar -C "$SOURCE" --exclude=__pycache__ -cf - setup.cfg pyproject.toml \
 /usr/bin/python3 -m pip wheel -q --no-deps -w "$WORK/dist" "$WORK/web-src"
 # --no-deps: every dependency is a Debian package; pip installs into
 # /usr/local/lib/python3*/dist-packages, never over Debian's files.
-/usr/bin/python3 -m pip install -q --no-deps --break-system-packages \
-    --root-user-action=ignore --force-reinstall "$WORK"/dist/*.whl
+# The core first, then the page: reinstalling a core whose old files
+# included web/ (before the page had a wheel of its own) would remove them.
+for wheel in "$WORK"/dist/mailman_antibackscatter-*.whl \
+             "$WORK"/dist/mailman_antibackscatter_web-*.whl; do
+    /usr/bin/python3 -m pip install -q --no-deps --break-system-packages \
+        --root-user-action=ignore --force-reinstall "$wheel"
+done
