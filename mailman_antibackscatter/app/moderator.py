@@ -14,7 +14,7 @@ from mailman.interfaces.requests import IListRequests, RequestType
 from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.app.trigger import (
-    answering, current, MSGDATA_KEY, Trigger, verdict_of)
+    answering, current, MSGDATA_KEY, msgdata_verdict, Trigger, verdict_of)
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.auth.explain import explain
 from mailman_antibackscatter.text import one_line
@@ -115,7 +115,7 @@ def hold_undecided_reject(original):
                 and policy_for(mlist).enabled
                 and trigger.status_for(msg.sender) is Status.TEMPERROR):
             hold_message(mlist, msg,
-                         {MSGDATA_KEY: trigger.verdict.to_dict()},
+                         {MSGDATA_KEY: msgdata_verdict(trigger.verdict)},
                          'Rejected by a content filter ({}); held because '
                          'DNS trouble kept the sender unproven'.format(error))
             decisions.record(

@@ -12,6 +12,7 @@ verdict, whatever headers it carries.
 """
 
 import ipaddress
+import json
 import logging
 
 from contextlib import contextmanager
@@ -26,6 +27,18 @@ log = logging.getLogger('mailman.antibackscatter')
 # msgdata key; it does not start with '_' so the switchboard keeps it, and
 # hold_message() copies it into the requests database with the held post.
 MSGDATA_KEY = 'antibackscatter_verdict'
+
+
+def msgdata_verdict(verdict):
+    """The verdict as msgdata carries it: JSON text, ASCII only.
+
+    Text, because Mailman's requests database keeps a held post's string
+    values as they are but pickles any other value and decodes the pickle
+    as raw-unicode-escape, which a backslash-u in it (an attacker's d=
+    value, a float's bytes) breaks: the post was shunted, not held.
+    """
+    return json.dumps(verdict.to_dict(), ensure_ascii=True,
+                      separators=(',', ':'))
 
 _current = ContextVar('antibackscatter_trigger', default=None)
 
@@ -94,6 +107,9 @@ def verdict_of(msgdata):
     if not stored:
         return None
     try:
+        if isinstance(stored, str):
+            stored = json.loads(stored)
+        # else a dict: queued or held before verdicts travelled as text
         return Verdict.from_dict(stored)
     except Exception:
         log.warning('unreadable verdict in msgdata; treated as none')

@@ -17,7 +17,7 @@ from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.app.list_policy import policy_for
 from mailman_antibackscatter.config.runtime import get_authenticator
 from mailman_antibackscatter.app.trigger import (
-    MSGDATA_KEY, Trigger, answering, current)
+    MSGDATA_KEY, Trigger, answering, current, msgdata_verdict)
 from mailman_antibackscatter.chains.list_backscatter import (
     drop_list_backscatter)
 from mailman_antibackscatter.rules.list_backscatter import list_backscatter
@@ -30,7 +30,7 @@ def reauthenticated(trigger, msg, msgdata):
     """A fresh trigger for a message that was shunted for DNS trouble."""
     verdict = get_authenticator().authenticate(
         msg.as_bytes(), msg.get_unixfrom(), trigger.verdict.client)
-    msgdata[MSGDATA_KEY] = verdict.to_dict()
+    msgdata[MSGDATA_KEY] = msgdata_verdict(verdict)
     return Trigger(trigger.list_id, trigger.message_id, verdict,
                    trigger.where + ':retry')
 

@@ -29,7 +29,8 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import syntax
 from mailman.runners.lmtp import (
     LMTPController, LMTPHandler, LMTPRunner, split_recipient, SUBADDRESS_NAMES)
-from mailman_antibackscatter.app.trigger import MSGDATA_KEY
+from mailman_antibackscatter.app.trigger import (
+    MSGDATA_KEY, msgdata_verdict)
 from mailman_antibackscatter.auth import Status
 from mailman_antibackscatter.auth.headers import parse_headers, received_time
 from mailman_antibackscatter.auth.trustzone import xforward_client
@@ -205,7 +206,7 @@ class AuthenticatingLMTPHandler(LMTPHandler):
                  one_line(verdict.client.ip) if verdict.client else '-',
                  verdict.status.value, one_line(verdict.reason))
         envelope.content = envelope.original_content = stamped
-        setattr(envelope, ENVELOPE_VERDICT, verdict.to_dict())
+        setattr(envelope, ENVELOPE_VERDICT, msgdata_verdict(verdict))
         if (verdict.status is Status.TEMPERROR
                 and settings.command_temperror == 'defer'
                 and deferral_open(raw, settings.command_defer_limit)):

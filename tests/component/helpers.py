@@ -13,7 +13,7 @@ from mailman.config import config
 from mailman.email.message import Message
 from mailman_antibackscatter.auth import ClientInfo
 from mailman_antibackscatter.config.runtime import get_authenticator
-from mailman_antibackscatter.app.trigger import MSGDATA_KEY
+from mailman_antibackscatter.app.trigger import MSGDATA_KEY, msgdata_verdict
 from tests.harness.signing import dkim_sign
 
 AUTHENTIC = ('192.0.2.10', 'mx.example.org')
@@ -58,7 +58,7 @@ def enqueue(queue, mlist, msg, **msgdata):
     msgdata.setdefault('original_size', len(msg.as_bytes()))
     verdict = _door_verdicts.get(msg)
     if verdict is not None:
-        msgdata[MSGDATA_KEY] = verdict.to_dict()
+        msgdata[MSGDATA_KEY] = msgdata_verdict(verdict)
     config.switchboards[queue].enqueue(msg, listid=mlist.list_id, **msgdata)
 
 

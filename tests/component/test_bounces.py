@@ -29,7 +29,7 @@ from mailman_antibackscatter.app import decisions
 from mailman_antibackscatter.mta.deliver import (
     PerRecipientDelivery, TaggedBulkDelivery, TaggedDeliver)
 from mailman_antibackscatter.runners.bounce import GatedBounceRunner
-from mailman_antibackscatter.app.trigger import MSGDATA_KEY
+from mailman_antibackscatter.app.trigger import verdict_of
 from mailman_antibackscatter.runners.lmtp import ENVELOPE_RCPT
 from tests.component.helpers import enqueue
 
@@ -711,7 +711,7 @@ def test_dns_deferral_at_the_door_is_bounded(mlist, dns, caplog):
     assert 'accepting' in caplog.text
     queued = get_queue_messages('command')
     assert len(queued) == 1
-    assert queued[0].msgdata[MSGDATA_KEY]['from_status'] == 'temperror'
+    assert verdict_of(queued[0].msgdata).from_status.value == 'temperror'
 
 
 @pytest.fixture

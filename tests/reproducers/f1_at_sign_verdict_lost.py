@@ -14,7 +14,8 @@ hand-built verdict.
 
 import pickle
 
-from mailman_antibackscatter.app.trigger import MSGDATA_KEY, verdict_of
+from mailman_antibackscatter.app.trigger import (
+    MSGDATA_KEY, msgdata_verdict, verdict_of)
 from mailman_antibackscatter.auth import ClientInfo, Status
 from mailman_antibackscatter.auth import authresults
 from tests.reproducers.common import (
@@ -38,7 +39,8 @@ def observe():
             ('attacker.example', 'TXT', 'v=spf1 ip4:198.18.7.0/24 -all'),),
         authserv_id=ID)
     # the door's msgdata, as Mailman's switchboard pickles it
-    msgdata = pickle.loads(pickle.dumps({MSGDATA_KEY: verdict.to_dict()}))
+    msgdata = pickle.loads(pickle.dumps(
+        {MSGDATA_KEY: msgdata_verdict(verdict)}))
     back = verdict_of(msgdata)
     value = authresults.render_verdict(verdict, ID)
     authserv_id, results = authresults.parse(value)
