@@ -71,7 +71,8 @@ def test_hold_notice_and_owner_notice(world, lists):
                         subject='forged hold')
     world.send(sender=BOB, to=address('hold'), sign=True,
                subject='authentic hold')
-    world.sink.wait_for(lambda d: BOB in d.rcpt_tos)
+    world.sink.wait_for(lambda d: BOB in d.rcpt_tos
+                        and b'authentic hold' in d.data)
     world.sink.wait_for(lambda d: address('hold-owner') in d.rcpt_tos
                         and b'authentic hold' in d.data)
     settle(world)
