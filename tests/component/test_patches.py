@@ -12,6 +12,7 @@ from mailman_antibackscatter import patches
 from mailman_antibackscatter.chains.owner import AuthenticatedOwnerChain
 from mailman_antibackscatter.chains.posting import AuthenticatedPostingChain
 from mailman_antibackscatter.chains.reject import AuthenticatedRejectChain
+from mailman_antibackscatter.runners.lmtp import AuthenticatingLMTPRunner
 from mailman_antibackscatter.rules.moderation import (
     AuthenticatedMemberModeration, AuthenticatedNonmemberModeration)
 
@@ -318,3 +319,32 @@ def test_a_missing_target_installs_nothing_and_status_says_why(mailman):
     assert result.exit_code == 0, result.output
     assert 'NOT PROTECTING, nothing installed' in result.output
     assert 'no_such_method' in result.output
+
+
+
+class SiteLMTPRunner(AuthenticatingLMTPRunner):
+    """A site's own LMTP runner, built on the plugin's as install.md says."""
+
+
+def test_a_sites_own_runner_class_is_left_and_only_a_foreign_one_reported(
+        mailman, caplog):
+    from mailman_antibackscatter.plugin import runner_overrides
+    from mailman_antibackscatter.config.settings import load_settings
+    subclass = '{}.SiteLMTPRunner'.format(__name__)
+    outcomes = {}
+    for class_path in (subclass, 'site.custom.LMTPRunner'):
+        config.push('own lmtp', '[runner.lmtp]\nclass: {}\n'.format(
+            class_path))
+        caplog.clear()
+        try:
+            with caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+                overrides = runner_overrides(load_settings(None))
+        finally:
+            config.pop('own lmtp')
+        outcomes[class_path] = ('[runner.lmtp]' in overrides, caplog.text)
+    # Neither is replaced; only the class not built on the plugin's is an
+    # error.
+    assert outcomes[subclass] == (False, '')
+    replaced, logged = outcomes['site.custom.LMTPRunner']
+    assert not replaced
+    assert 'site.custom.LMTPRunner' in logged
