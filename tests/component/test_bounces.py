@@ -686,6 +686,18 @@ def test_a_missing_key_file_is_an_error_that_names_it(mlist, tmp_path):
     assert not path.exists()
 
 
+def test_keys_generate_makes_a_file_only_its_owner_can_read(mlist,
+                                                          tmp_path):
+    """install.md: the key file is readable by Mailman's user only."""
+    import os
+    import stat
+    from mailman_antibackscatter.app.keys import KEY_FILE, generate
+    ring, created = generate(str(tmp_path), 20000, 10)
+    assert created and ring.current is not None
+    mode = stat.S_IMODE(os.stat(tmp_path / KEY_FILE).st_mode)
+    assert mode == 0o600, oct(mode)
+
+
 def test_a_missing_key_file_is_a_configuration_problem(mlist, tmp_path,
                                                       caplog):
     import os

@@ -192,6 +192,20 @@ def test_unreadable_site_file_falls_back_to_protective_defaults(tmp_path):
     assert '\n' not in problem
 
 
+def test_an_empty_site_file_is_fine(tmp_path):
+    """install.md: an empty antibackscatter.cfg is fine."""
+    from types import SimpleNamespace
+    from mailman_antibackscatter.config.settings import load_settings
+    from mailman_antibackscatter.plugin import read_site_configuration
+    path = tmp_path / 'antibackscatter.cfg'
+    path.write_text('')
+    parser, problem = read_site_configuration(
+        SimpleNamespace(configuration=str(path)))
+    assert problem is None and parser is not None
+    settings = load_settings(parser)
+    assert settings.problems == () and settings.enabled
+
+
 def test_an_unreadable_site_file_is_a_configuration_problem(mailman,
                                                             tmp_path):
     """It reaches settings.problems, so antibackscatter.log and `status`
