@@ -8,6 +8,7 @@ import os
 from mailman.config import config
 from mailman.config.config import external_configuration
 from mailman.interfaces.plugin import IPlugin
+from mailman.utilities.modules import find_name
 from mailman_antibackscatter import patches
 from mailman_antibackscatter.app import heartbeat
 from mailman_antibackscatter.app.keys import (
@@ -82,6 +83,18 @@ def read_site_configuration(section):
                           ' '.join(str(error).split())))
 
 
+def built_on(class_path, base_path):
+    """Whether the class named class_path is base_path's or a subclass.
+
+    A site that has its own runner builds it on the plugin's (install.md);
+    a name that does not import is not, and is reported by the caller.
+    """
+    try:
+        return issubclass(find_name(class_path), find_name(base_path))
+    except Exception:
+        return False
+
+
 def runner_overrides(settings):
     """mailman.cfg text that points runners at the plugin's classes.
 
@@ -101,6 +114,8 @@ def runner_overrides(settings):
     for runner, class_path in wanted.items():
         current = getattr(config, 'runner.' + runner)['class'].strip()
         if current == class_path:
+            continue
+        if built_on(current, class_path):
             continue
         if current != STOCK_RUNNER_CLASSES[runner]:
             log.error('[runner.%s] class is %s, not Mailman\'s; the plugin '

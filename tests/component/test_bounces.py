@@ -231,6 +231,43 @@ def test_list_switched_off_gets_mailmans_own_bounce_processing(mlist):
     assert bounces.policy().enabled is True
 
 
+def addressed(report, rcpt):
+    """*report* with To: the tagged return path, as the MTA delivered it."""
+    report.replace_header('To', rcpt)
+    return report
+
+
+@pytest.mark.parametrize('switch', ['enabled', 'bounces_enabled'])
+def test_switched_off_valid_tags_still_score_and_expired_ones_do_not(
+        mlist, monkeypatch, caplog, switch):
+    """install.md, turning it off: with `enabled: no`, or `[bounces]
+    enabled: no` alone, a report to a still-valid tag reaches Mailman as
+    its own VERP address; past tag_lifetime it reaches Mailman as it
+    arrived."""
+    from mailman_antibackscatter.config import runtime
+    from mailman_antibackscatter.runners import bounce as gate_module
+    anne_rcpt = sender_for(mlist, [ANNE])       # sent while it was on
+    bob_rcpt = sender_for(mlist, [BOB])
+    monkeypatch.setattr(runtime, '_settings', dataclasses.replace(
+        runtime.get_settings(), **{switch: False}))
+    with caplog.at_level('INFO', logger='mailman.antibackscatter'):
+        run_gate(mlist, addressed(dsn(ANNE), anne_rcpt), anne_rcpt)
+    assert events() == [(ANNE, 'normal')]
+    assert ('decoded as test-bounces+anne=example.org@example.com'
+            in caplog.text)
+    later = gate_module.day_number() + bounces.policy().tag_lifetime + 1
+    monkeypatch.setattr(gate_module, 'day_number', lambda: later)
+    report = addressed(dsn(BOB), bob_rcpt)
+    runner = run_gate(mlist, report, bob_rcpt)
+    assert runner.as_stock_verp(
+        mlist, report, {ENVELOPE_RCPT: bob_rcpt}) is report
+    # Mailman's own VERP pattern read the tagged address unchanged.
+    assert [e for e, _ in events()][1:] == [
+        bob_rcpt.split('+', 1)[1].replace('=example.org@example.com',
+                                          '@example.org')]
+    assert counted(mlist) == {}
+
+
 def test_bulk_by_default_per_recipient_agent_as_an_option(mlist):
     """`deliver` picks the agent; Mailman's own VERP switch stays off."""
     from mailman_antibackscatter.app import list_policy
@@ -647,6 +684,18 @@ def test_a_missing_key_file_is_an_error_that_names_it(mlist, tmp_path):
     assert str(path) in str(error.value)
     assert 'keys generate' in str(error.value)
     assert not path.exists()
+
+
+def test_keys_generate_makes_a_file_only_its_owner_can_read(mlist,
+                                                          tmp_path):
+    """install.md: the key file is readable by Mailman's user only."""
+    import os
+    import stat
+    from mailman_antibackscatter.app.keys import KEY_FILE, generate
+    ring, created = generate(str(tmp_path), 20000, 10)
+    assert created and ring.current is not None
+    mode = stat.S_IMODE(os.stat(tmp_path / KEY_FILE).st_mode)
+    assert mode == 0o600, oct(mode)
 
 
 def test_a_missing_key_file_is_a_configuration_problem(mlist, tmp_path,

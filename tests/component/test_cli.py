@@ -39,6 +39,20 @@ def test_status_prints_no_python_reprs(mailman):
     assert 'bounces: signed return paths on, tags valid 10 days' in text
 
 
+def test_status_says_disabled_when_the_site_switched_it_off(mailman,
+                                                            monkeypatch):
+    """install.md, turning it off: after `enabled: no`, `status` says
+    DISABLED."""
+    import dataclasses
+    from mailman_antibackscatter.config import runtime
+    assert run('status').splitlines()[0].endswith(
+        ': enabled in its configuration')
+    monkeypatch.setattr(runtime, '_settings', dataclasses.replace(
+        runtime.get_settings(), enabled=False))
+    assert run('status').splitlines()[0].endswith(
+        ': DISABLED in its configuration')
+
+
 def test_stats_headings_are_whole_words(mailman):
     mlist = create_list('test@example.com')
     decisions.count(mlist.list_id, 'answer-suppressed-fail', 2)

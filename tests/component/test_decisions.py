@@ -1,5 +1,7 @@
 """Reject, -owner, commands and moderator decisions with real verdicts."""
 
+import email.utils
+
 from mailman.app.lifecycle import create_list
 from mailman.config import config
 from mailman.app import moderator
@@ -250,3 +252,52 @@ def test_content_filter_reject_holds_on_dns_trouble(mailman, dns):
     assert recipients_of('virgin') == []
     assert IListRequests(mlist).count == 1
     assert reasons(mlist) == {'pipeline-reject-held-temperror': 1}
+
+
+def door_command(dns, raw_from, rcpt, tag):
+    """What the door's LMTP handler queues for one signed `help` from
+    *raw_from*, handed over by the MTA on loopback without XFORWARD."""
+    import asyncio
+    from types import SimpleNamespace
+    from mailman_antibackscatter.runners.lmtp import AuthenticatingLMTPHandler
+    from tests.component.helpers import AUTHENTIC
+    from tests.harness.signing import dkim_sign
+    raw = ('Received: from {1} ({1} [{0}])\r\n\tby lists.example.com '
+           '(Postfix) with ESMTP id 1; {2}\r\nFrom: {3}\r\nTo: {4}\r\n'
+           'Subject: help\r\nMessage-ID: <door-{5}@example.org>\r\n\r\n'
+           'help\r\n').format(AUTHENTIC[0], AUTHENTIC[1],
+                              email.utils.formatdate(), raw_from, rcpt, tag)
+    raw = dkim_sign(raw.encode('ascii'), 'example.org', 'sel', dns.key_pem)
+    envelope = SimpleNamespace(content=raw, original_content=None,
+                               mail_from=raw_from, rcpt_tos=[rcpt])
+    session = SimpleNamespace(peer=('127.0.0.1', 4711), host_name='mx')
+    handler = AuthenticatingLMTPHandler(workers=1)
+    reply = asyncio.run(handler.handle_DATA(None, session, envelope))
+    assert reply.startswith('250'), reply
+    return get_queue_messages('command')
+
+
+def test_with_the_door_off_a_proven_sender_is_not_answered(
+        mailman, dns, monkeypatch):
+    """install.md: mail that came in while `[door] enabled: no` has no
+    verdict, so its commands are ignored, however authentic it is."""
+    import dataclasses
+    from mailman_antibackscatter.app.trigger import MSGDATA_KEY
+    from mailman_antibackscatter.config import runtime
+    mlist = create_list('test@example.com')
+    answered = {}
+    for door in (True, False):
+        monkeypatch.setattr(runtime, '_settings', dataclasses.replace(
+            runtime.get_settings(), door_enabled=door))
+        queued = door_command(dns, 'bob@example.org',
+                              'test-request@example.com', door)
+        assert len(queued) == 1
+        assert (MSGDATA_KEY in queued[0].msgdata) is door
+        config.switchboards['command'].enqueue(
+            queued[0].msg, queued[0].msgdata)
+        make_testable_runner(AuthenticatedCommandRunner, 'command').run()
+        answered[door] = [r for r, _ in recipients_of('virgin')]
+    assert answered[True] == [{'bob@example.org'}]
+    assert answered[False] == []
+    assert reasons(mlist) == {'notice-sent-command': 1,
+                              'command-ignored-no-verdict': 1}

@@ -208,3 +208,19 @@ def test_a_list_cannot_switch_on_what_the_site_switched_off(
     assert policy.enabled is False and policy.answer == 'all'
     info = list_policy.describe(mlist)
     assert info['settings']['enabled'] is False
+
+
+def test_the_plugins_list_settings_leave_mailmans_own_alone(mailman):
+    """install.md, turning it off: owners who set `answer` or
+    `owner_notices` need nothing undone, the plugin never changed
+    Mailman's own list settings."""
+    mlist = create_list('test@example.com')
+    mailmans = ('admin_immed_notify', 'respond_to_post_requests',
+                'default_member_action', 'default_nonmember_action')
+    before = {name: getattr(mlist, name) for name in mailmans}
+    list_policy.update(mlist, dict(answer='all', owner_notices='none',
+                                   forged_member='discard',
+                                   reject_unproven='hold'))
+    config.db.commit()
+    assert list_policy.policy_for(mlist).answer == 'all'
+    assert {name: getattr(mlist, name) for name in mailmans} == before

@@ -12,6 +12,7 @@ from mailman_antibackscatter import patches
 from mailman_antibackscatter.chains.owner import AuthenticatedOwnerChain
 from mailman_antibackscatter.chains.posting import AuthenticatedPostingChain
 from mailman_antibackscatter.chains.reject import AuthenticatedRejectChain
+from mailman_antibackscatter.runners.lmtp import AuthenticatingLMTPRunner
 from mailman_antibackscatter.rules.moderation import (
     AuthenticatedMemberModeration, AuthenticatedNonmemberModeration)
 
@@ -191,6 +192,20 @@ def test_unreadable_site_file_falls_back_to_protective_defaults(tmp_path):
     assert '\n' not in problem
 
 
+def test_an_empty_site_file_is_fine(tmp_path):
+    """install.md: an empty antibackscatter.cfg is fine."""
+    from types import SimpleNamespace
+    from mailman_antibackscatter.config.settings import load_settings
+    from mailman_antibackscatter.plugin import read_site_configuration
+    path = tmp_path / 'antibackscatter.cfg'
+    path.write_text('')
+    parser, problem = read_site_configuration(
+        SimpleNamespace(configuration=str(path)))
+    assert problem is None and parser is not None
+    settings = load_settings(parser)
+    assert settings.problems == () and settings.enabled
+
+
 def test_an_unreadable_site_file_is_a_configuration_problem(mailman,
                                                             tmp_path):
     """It reaches settings.problems, so antibackscatter.log and `status`
@@ -318,3 +333,32 @@ def test_a_missing_target_installs_nothing_and_status_says_why(mailman):
     assert result.exit_code == 0, result.output
     assert 'NOT PROTECTING, nothing installed' in result.output
     assert 'no_such_method' in result.output
+
+
+
+class SiteLMTPRunner(AuthenticatingLMTPRunner):
+    """A site's own LMTP runner, built on the plugin's as install.md says."""
+
+
+def test_a_sites_own_runner_class_is_left_and_only_a_foreign_one_reported(
+        mailman, caplog):
+    from mailman_antibackscatter.plugin import runner_overrides
+    from mailman_antibackscatter.config.settings import load_settings
+    subclass = '{}.SiteLMTPRunner'.format(__name__)
+    outcomes = {}
+    for class_path in (subclass, 'site.custom.LMTPRunner'):
+        config.push('own lmtp', '[runner.lmtp]\nclass: {}\n'.format(
+            class_path))
+        caplog.clear()
+        try:
+            with caplog.at_level('ERROR', logger='mailman.antibackscatter'):
+                overrides = runner_overrides(load_settings(None))
+        finally:
+            config.pop('own lmtp')
+        outcomes[class_path] = ('[runner.lmtp]' in overrides, caplog.text)
+    # Neither is replaced; only the class not built on the plugin's is an
+    # error.
+    assert outcomes[subclass] == (False, '')
+    replaced, logged = outcomes['site.custom.LMTPRunner']
+    assert not replaced
+    assert 'site.custom.LMTPRunner' in logged

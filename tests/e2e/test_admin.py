@@ -59,12 +59,14 @@ def test_rest_needs_credentials_and_reports_status(world):
 def test_rest_check(world):
     raw, _ = world.message(sender='victim@victim.example',
                            to=list_address('x'), client=SPAMMER)
-    response = world.mailman.rest(
-        'POST', 'plugins/antibackscatter/check',
-        data=dict(message=raw.decode(), ip=SPAMMER[0], helo=SPAMMER[1],
-                  mail_from='victim@victim.example'))
-    assert response.status_code == 200, response.text
-    assert response.json()['status'] == 'fail'
+    fields = dict(message=raw.decode(), ip=SPAMMER[0], helo=SPAMMER[1],
+                  mail_from='victim@victim.example')
+    # install.md: form or JSON fields.
+    for body in ('data', 'json'):
+        response = world.mailman.rest(
+            'POST', 'plugins/antibackscatter/check', **{body: fields})
+        assert response.status_code == 200, (body, response.text)
+        assert response.json()['status'] == 'fail', body
     missing = world.mailman.rest('POST', 'plugins/antibackscatter/check',
                                  data=dict(ip='192.0.2.1'))
     assert missing.status_code == 400

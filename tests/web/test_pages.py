@@ -5,6 +5,7 @@ anonymous visitors the login page); settings go to Mailman's REST API and
 are read back from it.
 """
 
+import re
 import time
 
 from urllib.parse import urlparse
@@ -45,6 +46,19 @@ def test_owner_and_site_admin_see_the_page(client, core, users,
         assert 'Site default (proven)' in page
         assert 'id="antibackscatter-form"' in page
         client.logout()
+
+
+def test_the_page_loads_nothing_from_outside_nor_static_of_its_own(
+        client, core, users, settings):
+    """install.md: nothing needs collectstatic, nothing loads from
+    outside; what the page loads is Postorius' own."""
+    client.force_login(users['owner'])
+    page = client.get(URL).content.decode()
+    loaded = re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="([^"]*)"', page)
+    loaded += re.findall(r'<link[^>]*\shref="([^"]*)"', page)
+    assert loaded, page
+    assert [url for url in loaded if urlparse(url).netloc] == []
+    assert [url for url in loaded if 'antibackscatter' in url] == []
 
 
 def test_menu_link_on_postorius_list_pages_for_owners_only(client, core,
