@@ -135,4 +135,4 @@ bench-quick: $(STAMP)
 	$(PY) bench/e2e.py --quick
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) .venv-mailman-* .venv-web-* .venv-core-* dist *.egg-info
